@@ -1,0 +1,17 @@
+DROP TABLE login_failures;
+DROP TABLE setup_tokens;
+DROP TABLE email_outbox;
+DROP TRIGGER audit_events_no_delete;
+DROP TRIGGER audit_events_no_update;
+DROP TABLE audit_events;
+DROP TABLE usage_daily;
+DROP TABLE usage_monthly;
+DROP TABLE usage_events;
+DROP TABLE api_keys;
+DROP TABLE invitation_projects;
+DROP TABLE invitations;
+DROP TABLE project_members;
+DROP TABLE projects;
+DROP TABLE memberships;
+DROP TABLE workspaces;
+DROP TABLE users;

@@ -1,0 +1,211 @@
+//! Extractors that load who is asking, fresh from the database on every request: the signed-in
+//! account (`Viewer`) and its membership of the workspace in the URL (`WsCtx`). Nothing is cached,
+//! so a removal or a password change takes effect on the very next request, on any instance.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_session::{Session, SessionExt};
+use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
+use actix_web::{FromRequest, HttpRequest, web};
+
+use super::error::{AppError, AppResult};
+use super::session;
+use super::state::AppState;
+use crate::db::DbConnection;
+use crate::db::membership::Membership;
+use crate::db::user::User;
+use crate::db::workspace::Workspace;
+use crate::domain::role::Role;
+
+type LocalFuture<T> = Pin<Box<dyn Future<Output = AppResult<T>>>>;
+
+/// Runs a unit of database work, transaction included, on the blocking pool.
+pub async fn run<T, F>(state: &AppState, f: F) -> AppResult<T>
+where
+    F: FnOnce(&mut DbConnection) -> AppResult<T> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = state.pool.clone();
+    web::block(move || {
+        let mut conn = pool.get()?;
+        f(&mut conn)
+    })
+    .await?
+}
+
+/// The signed-in account and the workspaces it belongs to (for the switcher).
+#[derive(Debug, Clone)]
+pub struct Viewer {
+    pub user: User,
+    pub workspaces: Vec<Workspace>,
+}
+
+/// A signed-in account, or none; never an error.
+pub struct MaybeViewer(pub Option<Viewer>);
+
+/// The viewer with their membership of the workspace named in the path (`{ws}`).
+#[derive(Debug, Clone)]
+pub struct WsCtx {
+    pub viewer: Viewer,
+    pub ws: Workspace,
+    pub membership: Membership,
+}
+
+impl WsCtx {
+    pub fn role(&self) -> Role {
+        self.membership.role()
+    }
+
+    pub fn user(&self) -> &User {
+        &self.viewer.user
+    }
+
+    /// Owner and admins only; a member gets a 403 page that says why.
+    pub fn require_manager(&self) -> AppResult<()> {
+        if self.role().can_manage_members() {
+            Ok(())
+        } else {
+            Err(AppError::forbidden(
+                "Only the owner and admins can do this",
+                format!("You are a member of {}; ask its owner or an admin.", self.ws.name),
+            ))
+        }
+    }
+}
+
+pub fn state(req: &HttpRequest) -> AppResult<web::Data<AppState>> {
+    req.app_data::<web::Data<AppState>>().cloned().ok_or_else(|| AppError::internal("application state missing"))
+}
+
+fn requested_path(req: &HttpRequest) -> String {
+    // After sign-in we return to pages only (a GET); for anything else, back to where it came from.
+    if req.method() == actix_web::http::Method::GET {
+        match req.query_string() {
+            "" => req.path().to_owned(),
+            q => format!("{}?{q}", req.path()),
+        }
+    } else {
+        "/".to_owned()
+    }
+}
+
+/// Loads the session's account, checking that the session's epoch is still current.
+fn load_viewer(conn: &mut DbConnection, uid: i64, epoch: i64) -> AppResult<Option<Viewer>> {
+    let Some(user) = User::find(conn, uid)? else { return Ok(None) };
+    if user.session_epoch != epoch {
+        return Ok(None);
+    }
+    let workspaces = Workspace::for_user(conn, user.id)?;
+    Ok(Some(Viewer { user, workspaces }))
+}
+
+async fn viewer_from(req: &HttpRequest, session: &Session) -> AppResult<Option<Viewer>> {
+    let Some((uid, epoch)) = session::signed_in(session) else { return Ok(None) };
+    let state = state(req)?;
+    let viewer = run(&state, move |conn| load_viewer(conn, uid, epoch)).await?;
+    if viewer.is_none() {
+        // Signed out elsewhere (password change, "sign out everywhere") or account gone.
+        session::sign_out(session);
+    }
+    Ok(viewer)
+}
+
+impl FromRequest for MaybeViewer {
+    type Error = AppError;
+    type Future = LocalFuture<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let session = req.get_session();
+            Ok(MaybeViewer(viewer_from(&req, &session).await?))
+        })
+    }
+}
+
+impl FromRequest for Viewer {
+    type Error = AppError;
+    type Future = LocalFuture<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let session = req.get_session();
+            viewer_from(&req, &session).await?.ok_or_else(|| AppError::LoginRequired { next: requested_path(&req) })
+        })
+    }
+}
+
+impl FromRequest for WsCtx {
+    type Error = AppError;
+    type Future = LocalFuture<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let session = req.get_session();
+            let slug = req.match_info().get("ws").unwrap_or_default().to_owned();
+            let Some((uid, epoch)) = session::signed_in(&session) else {
+                return Err(AppError::LoginRequired { next: requested_path(&req) });
+            };
+            let state = state(&req)?;
+            let loaded = run(&state, move |conn| {
+                let Some(viewer) = load_viewer(conn, uid, epoch)? else { return Ok(None) };
+                let ws = if crate::domain::slug::looks_valid(&slug) { Workspace::find_by_slug(conn, &slug)? } else { None };
+                let Some(ws) = ws else { return Ok(Some((viewer, None))) };
+                let membership = Membership::find(conn, ws.id, viewer.user.id)?;
+                if let Some(m) = &membership {
+                    Membership::touch(conn, m.id, crate::domain::now())?;
+                }
+                Ok(Some((viewer, Some((ws, membership)))))
+            })
+            .await?;
+            match loaded {
+                None => {
+                    session::sign_out(&session);
+                    Err(AppError::LoginRequired { next: requested_path(&req) })
+                }
+                Some((_, None)) => Err(AppError::page(
+                    StatusCode::NOT_FOUND,
+                    "No workspace at this address",
+                    "Check the link, or pick one of your workspaces from the menu.",
+                )),
+                Some((viewer, Some((ws, None)))) => Err(AppError::forbidden(
+                    format!("You don't have access to {}", ws.name),
+                    format!(
+                        "You are signed in as {}, who is not a member of {}. Ask its owner to invite you, or switch to one of your own workspaces.",
+                        viewer.user.email, ws.name
+                    ),
+                )),
+                Some((viewer, Some((ws, Some(membership))))) => Ok(WsCtx { viewer, ws, membership }),
+            }
+        })
+    }
+}
+
+/// The client's IP address as the server saw it (the TCP peer). Behind a proxy this is the
+/// proxy; Roster does not trust `X-Forwarded-For` by default.
+pub fn client_ip(req: &HttpRequest) -> String {
+    req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_else(|| "unknown".into())
+}
+
+pub fn user_agent(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get(actix_web::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.chars().take(300).collect())
+}
+
+/// The audit actor for a signed-in account making a request.
+pub fn actor(req: &HttpRequest, user: &User) -> crate::db::audit::Actor {
+    crate::db::audit::Actor {
+        user_id: Some(user.id),
+        name: user.name.clone(),
+        email: user.email.clone(),
+        kind: if user.is_staff { "staff" } else { "user" },
+        ip: Some(client_ip(req)),
+        user_agent: user_agent(req),
+    }
+}

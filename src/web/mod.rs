@@ -1,0 +1,139 @@
+//! HTTP: routes, extractors, middleware, handlers and the error type. Handlers stay thin: parse
+//! input, call a service inside `web::block`, render a template.
+
+pub mod account;
+pub mod assets;
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod layout;
+pub mod members;
+pub mod middleware;
+pub mod pages;
+pub mod session;
+pub mod state;
+
+use actix_web::http::Method;
+use actix_web::{FromRequest, Handler, Responder, web};
+
+/// Registers routes and remembers each (method, path), so the authorization matrix test can fail
+/// when a route is added without a row.
+pub struct Router<'a> {
+    cfg: &'a mut web::ServiceConfig,
+    pub routes: Vec<(Method, &'static str)>,
+}
+
+impl Router<'_> {
+    fn add<F, Args>(&mut self, method: Method, path: &'static str, handler: F)
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.routes.push((method.clone(), path));
+        self.cfg.route(path, web::method(method).to(handler));
+    }
+
+    pub fn get<F, Args>(&mut self, path: &'static str, handler: F)
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.add(Method::GET, path, handler);
+    }
+
+    pub fn post<F, Args>(&mut self, path: &'static str, handler: F)
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.add(Method::POST, path, handler);
+    }
+
+    pub fn delete<F, Args>(&mut self, path: &'static str, handler: F)
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.add(Method::DELETE, path, handler);
+    }
+}
+
+/// Every route of the application. Add new ones here (and a row to the matrix in
+/// `tests/authorization.rs`).
+pub fn routes(cfg: &mut web::ServiceConfig) -> Vec<(Method, &'static str)> {
+    let mut r = Router { cfg, routes: Vec::new() };
+    r.get("/healthz", pages::healthz);
+    r.get("/static/{file}", assets::serve);
+    r.get("/", pages::home);
+    r.get("/login", auth::login_page);
+    r.post("/login", auth::login);
+    r.post("/logout", auth::logout);
+    r.get("/setup/{token}", auth::setup_page);
+    r.post("/setup/{token}", auth::setup);
+    r.get("/account", account::page);
+    r.post("/account/password", account::change_password);
+    r.post("/account/sign-out-everywhere", account::sign_out_everywhere);
+    r.get("/w/{ws}", pages::workspace_home);
+    r.get("/w/{ws}/settings/users", members::page);
+    r.routes
+}
+
+/// The (method, path) of every registered route, for tests.
+pub fn route_list() -> Vec<(Method, &'static str)> {
+    let mut list = Vec::new();
+    let _ = actix_web::App::new().configure(|cfg| list = routes(cfg));
+    list
+}
+
+/// Percent-encodes a string for a query parameter.
+pub fn url_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// A `next` parameter we may redirect to: a path on this site, never another host.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && !n.starts_with("/login") => n.to_owned(),
+        _ => "/".to_owned(),
+    }
+}
+
+/// A 303 See Other to `to`.
+pub fn see_other(to: &str) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::SeeOther().insert_header((actix_web::http::header::LOCATION, to.to_owned())).finish()
+}
+
+/// An HTML response from a rendered template.
+pub fn html(status: actix_web::http::StatusCode, body: String) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::build(status).content_type("text/html; charset=utf-8").body(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_is_kept_on_site() {
+        assert_eq!(safe_next(Some("/w/acme/settings/users")), "/w/acme/settings/users");
+        assert_eq!(safe_next(Some("//evil.example")), "/");
+        assert_eq!(safe_next(Some("https://evil.example")), "/");
+        assert_eq!(safe_next(Some("/\\evil.example")), "/");
+        assert_eq!(safe_next(None), "/");
+    }
+
+    #[test]
+    fn encodes_queries() {
+        assert_eq!(url_encode("/w/a?x=1&y=2"), "/w/a%3Fx%3D1%26y%3D2");
+    }
+}
