@@ -24,3 +24,37 @@ pub fn members_view(conn: &mut DbConnection, ws: &Workspace) -> ServiceResult<Me
     });
     Ok(MembersView { seats, members })
 }
+
+/// Adds an account to a workspace with a role, with its `member.added` audit row. Runs inside
+/// the caller's transaction, after `db::lock_workspace` (used by accepting an invitation, and by
+/// tests to seed workspaces).
+pub fn add_member(
+    conn: &mut DbConnection,
+    ws: &Workspace,
+    user: &crate::db::user::User,
+    role: Role,
+    actor: &crate::db::audit::Actor,
+    details: serde_json::Value,
+) -> ServiceResult<Membership> {
+    if Membership::find(conn, ws.id, user.id)?.is_some() {
+        return Err(super::ServiceError::Conflict(format!("{} is already a member of {}.", user.email, ws.name)));
+    }
+    let membership = Membership::insert(conn, &crate::db::membership::NewMembership {
+        workspace_id: ws.id,
+        user_id: user.id,
+        role: role.as_str(),
+        created_at: crate::domain::now(),
+        last_active_at: None,
+    })?;
+    crate::db::audit::record(conn, &crate::db::audit::Entry {
+        workspace_id: Some(ws.id),
+        action: crate::domain::audit::Action::MemberAdded,
+        actor,
+        target_type: Some("member"),
+        target_id: Some(membership.id),
+        target_label: Some(&user.name),
+        target_email: Some(&user.email),
+        details,
+    })?;
+    Ok(membership)
+}

@@ -27,7 +27,7 @@ pub fn signed_in(session: &Session) -> Option<(i64, i64)> {
 /// Signs in: a new session id (cookie) with the account and its epoch; the CSRF token is replaced.
 pub fn sign_in(session: &Session, uid: i64, epoch: i64) -> Result<(), actix_session::SessionInsertError> {
     session.renew();
-    session.remove(CSRF);
+    session.insert(CSRF, crate::domain::token::random_hex(32))?;
     session.insert(UID, uid)?;
     session.insert(EPOCH, epoch)?;
     Ok(())
@@ -37,8 +37,10 @@ pub fn set_epoch(session: &Session, epoch: i64) -> Result<(), actix_session::Ses
     session.insert(EPOCH, epoch)
 }
 
+/// Forgets the account; the cookie stays (with a new id) so a flash message can follow.
 pub fn sign_out(session: &Session) {
-    session.purge();
+    session.clear();
+    session.renew();
 }
 
 /// The CSRF token of this session, created on first use.

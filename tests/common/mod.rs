@@ -1,0 +1,310 @@
+//! Starts the real application on port 0 with a fresh database (a SQLite file in a temp folder,
+//! or a new PostgreSQL database) and talks HTTP to it with a cookie jar, as a browser would.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use diesel::Connection;
+use diesel::RunQueryDsl;
+use diesel::pg::PgConnection;
+use reqwest::redirect::Policy;
+use reqwest::{Client, Response, StatusCode};
+use roster::config::Config;
+use roster::db::audit::Actor;
+use roster::db::user::User;
+use roster::db::workspace::Workspace;
+use roster::db::{self, DatabaseUrl, DbConnection, Pool};
+use roster::domain::email::Email;
+use roster::domain::plan::Plan;
+use roster::domain::role::Role;
+use roster::services::{accounts, members, workspaces};
+
+pub const PASSWORD: &str = "correct horse battery";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Generates one `#[tokio::test]` per backend for each named `async fn(TestApp)`.
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let app = $crate::common::TestApp::spawn($crate::common::Backend::Sqlite).await
+                        .expect("SQLite always runs");
+                    super::$name(app).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(app) = $crate::common::TestApp::spawn($crate::common::Backend::Postgres).await else {
+                        return;
+                    };
+                    super::$name(app).await;
+                }
+            )*
+        }
+    };
+}
+
+/// The PostgreSQL server tests create their databases on.
+pub fn pg_admin_url() -> String {
+    std::env::var("ROSTER_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// A fresh PostgreSQL database, dropped with the value. `None` (with the reason printed) when no
+/// server is reachable outside CI; in CI that is a failure.
+pub struct PgDatabase {
+    pub url: String,
+    name: String,
+}
+
+impl PgDatabase {
+    pub fn create() -> Option<PgDatabase> {
+        let admin = pg_admin_url();
+        let mut conn = match PgConnection::establish(&admin) {
+            Ok(c) => c,
+            Err(e) => {
+                if in_ci() {
+                    panic!("PostgreSQL tests must run in CI, but {admin} is unreachable: {e}");
+                }
+                eprintln!("skipping PostgreSQL test: cannot connect to {admin} ({e}); set ROSTER_TEST_PG_URL");
+                return None;
+            }
+        };
+        let name = format!("roster_test_{}", uuid::Uuid::new_v4().simple());
+        diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut conn).expect("create test database");
+        let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap_or(admin.clone());
+        Some(PgDatabase { url: format!("{base}/{name}"), name })
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut conn) = PgConnection::establish(&pg_admin_url()) {
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).execute(&mut conn);
+        }
+    }
+}
+
+pub struct TestApp {
+    pub backend: Backend,
+    pub base: String,
+    pub pool: Pool,
+    pub config: Arc<Config>,
+    pub server: actix_web::dev::ServerHandle,
+    pub dir: tempfile::TempDir,
+    pg: Option<PgDatabase>,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// Starts the application with a configuration adjusted by `tweak`.
+    pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Option<TestApp> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (url, pg) = match backend {
+            Backend::Sqlite => (DatabaseUrl::Sqlite(dir.path().join("roster.db").to_string_lossy().into_owned()), None),
+            Backend::Postgres => {
+                let pg = tokio::task::spawn_blocking(PgDatabase::create).await.expect("join")?;
+                (DatabaseUrl::Postgres(pg.url.clone()), Some(pg))
+            }
+        };
+        let mut config = Config::for_dir(dir.path(), url);
+        tweak(&mut config);
+        Some(Self::start(backend, config, dir, pg).await)
+    }
+
+    async fn start(backend: Backend, config: Config, dir: tempfile::TempDir, pg: Option<PgDatabase>) -> TestApp {
+        let cfg = config.clone();
+        let pool = tokio::task::spawn_blocking(move || roster::prepare_database(&cfg))
+            .await
+            .expect("join")
+            .expect("database ready");
+        let app = roster::Application::build(config, pool.clone()).expect("server binds");
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let config = app.state.config.clone();
+        let server = app.server();
+        tokio::spawn(app.into_server());
+        TestApp { backend, base, pool, config, server, dir, pg }
+    }
+
+    /// A second server on the same database (another "instance" behind a load balancer).
+    pub async fn second_instance(&self) -> TestApp {
+        let mut config = (*self.config).clone();
+        config.bind = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        let pool = self.pool.clone();
+        let app = roster::Application::build(config, pool.clone()).expect("second server binds");
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let config = app.state.config.clone();
+        let server = app.server();
+        tokio::spawn(app.into_server());
+        TestApp {
+            backend: self.backend,
+            base,
+            pool,
+            config,
+            server,
+            dir: tempfile::tempdir().expect("temp dir"),
+            pg: None,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// A new browser: its own cookie jar, redirects not followed (tests look at them).
+    pub fn browser(&self) -> Client {
+        Client::builder().cookie_store(true).redirect(Policy::none()).build().expect("client")
+    }
+
+    /// Runs database work on the blocking pool.
+    pub async fn db<T: Send + 'static>(&self, f: impl FnOnce(&mut DbConnection) -> T + Send + 'static) -> T {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get().expect("connection");
+            f(&mut conn)
+        })
+        .await
+        .expect("join")
+    }
+
+    // ----- seeding, through the library's own services -----
+
+    pub async fn create_owner(&self, email: &str, name: &str, workspace: &str, plan: Plan) -> (User, Workspace) {
+        let (email, name, workspace) = (email.to_owned(), name.to_owned(), workspace.to_owned());
+        self.db(move |conn| {
+            conn.transaction::<_, roster::services::ServiceError, _>(|conn| {
+                let user = accounts::create_account(conn, &Email::parse(&email).expect("email"), &name, PASSWORD, false)?;
+                let ws = workspaces::create_with_owner(conn, &user, &workspace, plan, &actor_of(&user))?;
+                Ok((user, ws))
+            })
+            .expect("owner created")
+        })
+        .await
+    }
+
+    pub async fn create_user(&self, email: &str, name: &str, staff: bool) -> User {
+        let (email, name) = (email.to_owned(), name.to_owned());
+        self.db(move |conn| {
+            accounts::create_account(conn, &Email::parse(&email).expect("email"), &name, PASSWORD, staff).expect("account")
+        })
+        .await
+    }
+
+    /// Adds a new account to `ws` with `role`, as if they had accepted an invitation.
+    pub async fn add_member(&self, ws: &Workspace, email: &str, name: &str, role: Role) -> User {
+        let user = self.create_user(email, name, false).await;
+        let (ws, u) = (ws.clone(), user.clone());
+        self.db(move |conn| {
+            conn.transaction::<_, roster::services::ServiceError, _>(|conn| {
+                db::lock_workspace(conn, ws.id)?;
+                members::add_member(conn, &ws, &u, role, &Actor::system(), serde_json::json!({ "role": role.as_str() }))
+            })
+            .expect("member added")
+        })
+        .await;
+        user
+    }
+
+    // ----- browsing -----
+
+    pub async fn get(&self, client: &Client, path: &str) -> Response {
+        client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    /// The session's CSRF token, as the page's `<meta name="csrf-token">` carries it.
+    pub async fn csrf(&self, client: &Client) -> String {
+        let body = self.get(client, "/login").await.text().await.expect("body");
+        let body = if body.contains("csrf-token") { body } else { self.get(client, "/account").await.text().await.expect("body") };
+        csrf_from(&body).expect("page carries a CSRF token")
+    }
+
+    /// Posts a form with the session's CSRF token added.
+    pub async fn post_form(&self, client: &Client, path: &str, fields: &[(&str, &str)]) -> Response {
+        let token = self.csrf(client).await;
+        let mut form: Vec<(&str, &str)> = fields.to_vec();
+        form.push(("csrf_token", &token));
+        client.post(self.url(path)).form(&form).send().await.expect("POST")
+    }
+
+    pub async fn sign_in(&self, client: &Client, email: &str, password: &str) -> Response {
+        self.post_form(client, "/login", &[("email", email), ("password", password)]).await
+    }
+
+    /// A new browser signed in as `email` (with the test password).
+    pub async fn signed_in(&self, email: &str) -> Client {
+        let client = self.browser();
+        let res = self.sign_in(&client, email, PASSWORD).await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "sign-in of {email} should redirect");
+        client
+    }
+
+    /// The audit rows of a workspace, oldest first, as (action, target_email).
+    pub async fn audit_actions(&self, ws_id: i64) -> Vec<(String, Option<String>)> {
+        self.db(move |conn| {
+            let mut rows = roster::db::audit::AuditEvent::latest(conn, ws_id, 10_000).expect("audit rows");
+            rows.reverse();
+            rows.into_iter().map(|r| (r.action, r.target_email)).collect()
+        })
+        .await
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Stop accepting requests; the database (if PostgreSQL) is dropped after.
+        let server = self.server.clone();
+        drop(server.stop(false));
+        let _ = &self.pg;
+    }
+}
+
+pub fn actor_of(user: &User) -> Actor {
+    Actor {
+        user_id: Some(user.id),
+        name: user.name.clone(),
+        email: user.email.clone(),
+        kind: "user",
+        ip: None,
+        user_agent: None,
+    }
+}
+
+pub fn csrf_from(body: &str) -> Option<String> {
+    let start = body.find("name=\"csrf-token\" content=\"")? + "name=\"csrf-token\" content=\"".len();
+    let end = body[start..].find('"')? + start;
+    Some(body[start..end].to_owned())
+}
+
+pub fn location(res: &Response) -> String {
+    res.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
+}
+
+/// Undoes HTML escaping, so assertions can look for the words a person reads.
+pub fn unescape(html: &str) -> String {
+    html.replace("&#39;", "'").replace("&#x27;", "'").replace("&quot;", "\"").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+}
+
+/// Asserts a status and returns the body (HTML entities decoded), showing it when the status is wrong.
+pub async fn expect_status(res: Response, status: StatusCode) -> String {
+    let got = res.status();
+    let body = unescape(&res.text().await.unwrap_or_default());
+    assert_eq!(got, status, "unexpected status; body:\n{}", &body[..body.len().min(3000)]);
+    body
+}
