@@ -61,13 +61,13 @@ impl Config {
             None => format!("http://{}", display_host(bind)),
         };
         let smtp_url = var("ROSTER_SMTP_URL");
-        if let Some(url) = &smtp_url {
-            if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
-                return Err(ConfigError(
-                    "ROSTER_SMTP_URL must start with smtp:// or smtps:// (for example smtp://user:pass@mail.example.com:587?tls=required)."
-                        .into(),
-                ));
-            }
+        if let Some(url) = &smtp_url
+            && !(url.starts_with("smtp://") || url.starts_with("smtps://"))
+        {
+            return Err(ConfigError(
+                "ROSTER_SMTP_URL must start with smtp:// or smtps:// (for example smtp://user:pass@mail.example.com:587?tls=required)."
+                    .into(),
+            ));
         }
         let mail_dir = var("ROSTER_MAIL_DIR").map(PathBuf::from).unwrap_or_else(|| data_dir.join("mail"));
         let mail_from = var("ROSTER_MAIL_FROM").unwrap_or_else(|| "Roster <roster@localhost>".into());

@@ -105,14 +105,13 @@ fn serve(listener: TcpListener, state: AppState) -> Result<actix_web::dev::Serve
         App::new()
             .app_data(data.clone())
             .app_data(
-                aweb::FormConfig::default()
-                    .limit(web::middleware::FORM_LIMIT)
-                    .error_handler(|err, _| AppError::bad_request(format!("The form could not be read ({err}).")).into()),
+                aweb::FormConfig::default().limit(web::middleware::FORM_LIMIT).error_handler(|err, _| {
+                    AppError::bad_request(format!("The form could not be read ({err}).")).into()
+                }),
             )
-            .app_data(
-                aweb::QueryConfig::default()
-                    .error_handler(|err, _| AppError::bad_request(format!("The address has a parameter that is not right ({err}).")).into()),
-            )
+            .app_data(aweb::QueryConfig::default().error_handler(|err, _| {
+                AppError::bad_request(format!("The address has a parameter that is not right ({err}).")).into()
+            }))
             .app_data(
                 aweb::PathConfig::default()
                     .error_handler(|_, _| AppError::not_found("There is nothing at this address.").into()),

@@ -68,15 +68,23 @@ fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::CreateOwner { email, name, workspace, plan } => {
-            let plan = Plan::parse(&plan)
-                .ok_or_else(|| format!("--plan '{plan}' is not a plan; use free, individual, professional or business."))?;
+            let plan = Plan::parse(&plan).ok_or_else(|| {
+                format!("--plan '{plan}' is not a plan; use free, individual, professional or business.")
+            })?;
             let email = Email::parse(&email).map_err(|e| format!("--email {e}."))?;
             let (password, generated) = read_password()?;
             let pool = roster::prepare_database(&config)?;
             let mut conn = pool.get().map_err(|e| e.to_string())?;
             let ws = diesel::Connection::transaction(&mut *conn, |conn| {
                 let user = accounts::create_account(conn, &email, &name, &password, false)?;
-                let actor = Actor { user_id: Some(user.id), name: user.name.clone(), email: user.email.clone(), kind: "user", ip: None, user_agent: None };
+                let actor = Actor {
+                    user_id: Some(user.id),
+                    name: user.name.clone(),
+                    email: user.email.clone(),
+                    kind: "user",
+                    ip: None,
+                    user_agent: None,
+                };
                 workspaces::create_with_owner(conn, &user, &workspace, plan, &actor)
             })
             .map_err(|e| e.to_string())?;
@@ -109,7 +117,10 @@ fn read_password() -> Result<(String, bool), String> {
         return Ok((roster::domain::token::generate()[..20].to_owned(), true));
     }
     let mut input = String::new();
-    stdin.lock().read_to_string(&mut input).map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+    stdin
+        .lock()
+        .read_to_string(&mut input)
+        .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
     let password = input.lines().next().unwrap_or_default().to_owned();
     if password.is_empty() {
         return Ok((roster::domain::token::generate()[..20].to_owned(), true));
@@ -119,8 +130,8 @@ fn read_password() -> Result<(String, bool), String> {
 }
 
 fn init_tracing(filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init();
 }
 

@@ -35,13 +35,17 @@ async fn setup_link_creates_the_first_owner_and_works_once(app: TestApp) {
     assert!(page.contains("Create workspace"));
 
     let res = app
-        .post_form(&browser, &format!("/setup/{token}"), &[
-            ("workspace_name", "Acme Bots"),
-            ("name", "Olivia Owner"),
-            ("email", "Olivia@Example.com"),
-            ("password", PASSWORD),
-            ("plan", "professional"),
-        ])
+        .post_form(
+            &browser,
+            &format!("/setup/{token}"),
+            &[
+                ("workspace_name", "Acme Bots"),
+                ("name", "Olivia Owner"),
+                ("email", "Olivia@Example.com"),
+                ("password", PASSWORD),
+                ("plan", "professional"),
+            ],
+        )
         .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&res), "/w/acme-bots/settings/users");
@@ -55,13 +59,17 @@ async fn setup_link_creates_the_first_owner_and_works_once(app: TestApp) {
     let body = expect_status(app.get(&other, &format!("/setup/{token}")).await, StatusCode::GONE).await;
     assert!(body.contains("This setup link has already been used"));
     let res = app
-        .post_form(&other, &format!("/setup/{token}"), &[
-            ("workspace_name", "Evil"),
-            ("name", "Mallory"),
-            ("email", "m@example.com"),
-            ("password", PASSWORD),
-            ("plan", "business"),
-        ])
+        .post_form(
+            &other,
+            &format!("/setup/{token}"),
+            &[
+                ("workspace_name", "Evil"),
+                ("name", "Mallory"),
+                ("email", "m@example.com"),
+                ("password", PASSWORD),
+                ("plan", "business"),
+            ],
+        )
         .await;
     assert_eq!(res.status(), StatusCode::GONE);
 
@@ -76,13 +84,17 @@ async fn setup_link_refuses_bad_input_and_keeps_what_was_typed(app: TestApp) {
     let token = app.db(|conn| roster::services::setup::prepare_link(conn).expect("link")).await.expect("link");
     let browser = app.browser();
     let res = app
-        .post_form(&browser, &format!("/setup/{token}"), &[
-            ("workspace_name", "Acme Bots"),
-            ("name", "Olivia"),
-            ("email", "olivia.example.com"),
-            ("password", PASSWORD),
-            ("plan", "professional"),
-        ])
+        .post_form(
+            &browser,
+            &format!("/setup/{token}"),
+            &[
+                ("workspace_name", "Acme Bots"),
+                ("name", "Olivia"),
+                ("email", "olivia.example.com"),
+                ("password", PASSWORD),
+                ("plan", "professional"),
+            ],
+        )
         .await;
     let body = expect_status(res, StatusCode::UNPROCESSABLE_ENTITY).await;
     assert!(body.contains("The email address has no @ sign."), "{body}");
@@ -111,10 +123,13 @@ async fn sign_in_lands_on_my_users_with_the_owner_active(app: TestApp) {
 async fn wrong_password_is_refused_with_a_message(app: TestApp) {
     app.create_owner("olivia@example.com", "Olivia", "Acme", Plan::Free).await;
     let browser = app.browser();
-    let body = expect_status(app.sign_in(&browser, "olivia@example.com", "wrong password").await, StatusCode::UNAUTHORIZED).await;
+    let body =
+        expect_status(app.sign_in(&browser, "olivia@example.com", "wrong password").await, StatusCode::UNAUTHORIZED)
+            .await;
     assert!(body.contains("That email and password don't match an account"), "{body}");
     assert!(body.contains("value=\"olivia@example.com\""), "the email is kept");
-    let body = expect_status(app.sign_in(&browser, "nobody@example.com", PASSWORD).await, StatusCode::UNAUTHORIZED).await;
+    let body =
+        expect_status(app.sign_in(&browser, "nobody@example.com", PASSWORD).await, StatusCode::UNAUTHORIZED).await;
     assert!(body.contains("match an account"), "unknown emails get the same answer");
     let body = expect_status(app.sign_in(&browser, "", "").await, StatusCode::UNPROCESSABLE_ENTITY).await;
     assert!(body.contains("Enter your email address and password."));
@@ -127,7 +142,8 @@ async fn repeated_failures_are_throttled_per_email(app: TestApp) {
         expect_status(app.sign_in(&browser, "olivia@example.com", "guess").await, StatusCode::UNAUTHORIZED).await;
     }
     // Even the right password is refused now, with a clear message.
-    let body = expect_status(app.sign_in(&browser, "olivia@example.com", PASSWORD).await, StatusCode::TOO_MANY_REQUESTS).await;
+    let body =
+        expect_status(app.sign_in(&browser, "olivia@example.com", PASSWORD).await, StatusCode::TOO_MANY_REQUESTS).await;
     assert!(body.contains("Too many failed sign-ins"), "{body}");
     assert!(body.contains("minutes before trying again"));
     // Another account is not affected.
@@ -138,12 +154,7 @@ async fn repeated_failures_are_throttled_per_email(app: TestApp) {
 async fn post_without_csrf_token_is_refused(app: TestApp) {
     app.create_owner("olivia@example.com", "Olivia", "Acme", Plan::Free).await;
     let browser = app.signed_in("olivia@example.com").await;
-    let res = browser
-        .post(app.url("/account/sign-out-everywhere"))
-        .form(&[("x", "1")])
-        .send()
-        .await
-        .expect("post");
+    let res = browser.post(app.url("/account/sign-out-everywhere")).form(&[("x", "1")]).send().await.expect("post");
     let body = expect_status(res, StatusCode::FORBIDDEN).await;
     assert!(body.contains("This form has expired. Reload the page and try again."), "{body}");
     let res = browser
@@ -176,7 +187,8 @@ async fn non_member_gets_a_403_that_names_the_workspace(app: TestApp) {
     let (_, acme) = app.create_owner("olivia@example.com", "Olivia", "Acme Bots", Plan::Professional).await;
     app.create_owner("sam@example.com", "Sam", "Sam's Shop", Plan::Free).await;
     let sam = app.signed_in("sam@example.com").await;
-    let body = expect_status(app.get(&sam, &format!("/w/{}/settings/users", acme.slug)).await, StatusCode::FORBIDDEN).await;
+    let body =
+        expect_status(app.get(&sam, &format!("/w/{}/settings/users", acme.slug)).await, StatusCode::FORBIDDEN).await;
     assert!(body.contains("You don't have access to Acme Bots"), "{body}");
     assert!(!body.contains("olivia@example.com"), "no member data leaks");
 }
@@ -206,7 +218,12 @@ async fn anonymous_visitor_is_sent_to_sign_in_and_back(app: TestApp) {
     let token = csrf_from(&login).expect("csrf");
     let res = other
         .post(app.url("/login"))
-        .form(&[("email", "olivia@example.com"), ("password", PASSWORD), ("next", "//evil.example/x"), ("csrf_token", &token)])
+        .form(&[
+            ("email", "olivia@example.com"),
+            ("password", PASSWORD),
+            ("next", "//evil.example/x"),
+            ("csrf_token", &token),
+        ])
         .send()
         .await
         .expect("post");
@@ -245,26 +262,37 @@ async fn password_change_ends_other_sessions_but_not_this_one(app: TestApp) {
     let phone = app.signed_in("olivia@example.com").await;
     let page = format!("/w/{}/settings/users", ws.slug);
     let res = app
-        .post_form(&laptop, "/account/password", &[
-            ("current_password", "not it"),
-            ("new_password", "a brand new password"),
-            ("confirm_password", "a brand new password"),
-        ])
+        .post_form(
+            &laptop,
+            "/account/password",
+            &[
+                ("current_password", "not it"),
+                ("new_password", "a brand new password"),
+                ("confirm_password", "a brand new password"),
+            ],
+        )
         .await;
     let body = expect_status(res, StatusCode::UNPROCESSABLE_ENTITY).await;
     assert!(body.contains("Your current password is not right."));
     let res = app
-        .post_form(&laptop, "/account/password", &[
-            ("current_password", PASSWORD),
-            ("new_password", "a brand new password"),
-            ("confirm_password", "a brand new password"),
-        ])
+        .post_form(
+            &laptop,
+            "/account/password",
+            &[
+                ("current_password", PASSWORD),
+                ("new_password", "a brand new password"),
+                ("confirm_password", "a brand new password"),
+            ],
+        )
         .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     expect_status(app.get(&laptop, &page).await, StatusCode::OK).await;
     assert_eq!(app.get(&phone, &page).await.status(), StatusCode::SEE_OTHER, "other sessions end");
     assert_eq!(app.sign_in(&app.browser(), "olivia@example.com", PASSWORD).await.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(app.sign_in(&app.browser(), "olivia@example.com", "a brand new password").await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.sign_in(&app.browser(), "olivia@example.com", "a brand new password").await.status(),
+        StatusCode::SEE_OTHER
+    );
 }
 
 async fn tampered_cookie_is_a_signed_out_visitor(app: TestApp) {

@@ -136,11 +136,8 @@ pub fn record(conn: &mut DbConnection, entry: &Entry<'_>) -> QueryResult<()> {
         Some(ws) => query.filter(audit_events::workspace_id.eq(ws)),
         None => query.filter(audit_events::workspace_id.is_null()),
     };
-    let prev: Option<String> = query
-        .order(audit_events::id.desc())
-        .select(audit_events::hash)
-        .first(conn)
-        .optional()?;
+    let prev: Option<String> =
+        query.order(audit_events::id.desc()).select(audit_events::hash).first(conn).optional()?;
     let prev = prev.unwrap_or_else(|| GENESIS_HASH.to_owned());
     let details = entry.details.to_string();
     let created_at = crate::domain::now();

@@ -133,16 +133,13 @@ impl ManageConnection for ConnectionManager {
 /// Builds the pool and checks one connection out, so a bad URL fails at start-up, not on the
 /// first request.
 pub fn build_pool(url: &DatabaseUrl, max_size: u32) -> Result<Pool, String> {
-    if let DatabaseUrl::Sqlite(path) = url {
-        if path != ":memory:" {
-            if let Some(parent) = std::path::Path::new(path).parent() {
-                if !parent.as_os_str().is_empty() {
-                    std::fs::create_dir_all(parent).map_err(|e| {
-                        format!("cannot create the folder {} for the SQLite database: {e}", parent.display())
-                    })?;
-                }
-            }
-        }
+    if let DatabaseUrl::Sqlite(path) = url
+        && path != ":memory:"
+        && let Some(parent) = std::path::Path::new(path).parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| format!("cannot create the folder {} for the SQLite database: {e}", parent.display()))?;
     }
     let manager = ConnectionManager::new(url.clone());
     // Open one connection first: r2d2 would retry for its whole timeout and then report only

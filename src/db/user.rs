@@ -57,9 +57,7 @@ impl User {
 
     /// Ends every session of the account (each carries the epoch it was signed in with).
     pub fn bump_session_epoch(conn: &mut DbConnection, id: i64) -> QueryResult<usize> {
-        diesel::update(users::table.find(id))
-            .set(users::session_epoch.eq(users::session_epoch + 1))
-            .execute(conn)
+        diesel::update(users::table.find(id)).set(users::session_epoch.eq(users::session_epoch + 1)).execute(conn)
     }
 
     pub fn touch_login(conn: &mut DbConnection, id: i64, at: NaiveDateTime) -> QueryResult<usize> {

@@ -79,11 +79,7 @@ impl fmt::Display for Email {
 
 /// Splits what a person typed into the invite box: commas, semicolons, spaces or new lines.
 pub fn split_addresses(input: &str) -> Vec<&str> {
-    input
-        .split(|c: char| c == ',' || c == ';' || c.is_whitespace())
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .collect()
+    input.split(|c: char| c == ',' || c == ';' || c.is_whitespace()).map(str::trim).filter(|s| !s.is_empty()).collect()
 }
 
 #[cfg(test)]
@@ -111,8 +107,9 @@ mod tests {
 
     #[test]
     fn splits_batches() {
-        assert_eq!(split_addresses("a@x.io, b@x.io\nc@x.io  d@x.io;e@x.io"), vec![
-            "a@x.io", "b@x.io", "c@x.io", "d@x.io", "e@x.io"
-        ]);
+        assert_eq!(
+            split_addresses("a@x.io, b@x.io\nc@x.io  d@x.io;e@x.io"),
+            vec!["a@x.io", "b@x.io", "c@x.io", "d@x.io", "e@x.io"]
+        );
     }
 }

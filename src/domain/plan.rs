@@ -77,10 +77,7 @@ impl Plan {
 
     /// The cheapest plan with room for `seats` seats.
     pub fn smallest_with_room_for(seats: i64) -> Plan {
-        Plan::ALL
-            .into_iter()
-            .find(|p| p.seat_limit().is_none_or(|limit| limit >= seats))
-            .unwrap_or(Plan::Business)
+        Plan::ALL.into_iter().find(|p| p.seat_limit().is_none_or(|limit| limit >= seats)).unwrap_or(Plan::Business)
     }
 }
 

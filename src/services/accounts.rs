@@ -69,14 +69,17 @@ pub fn create_account(
         return Err(ServiceError::Conflict(format!("An account with {email} already exists; sign in instead.")));
     }
     let hash = hash_password(password)?;
-    let user = User::insert(conn, &NewUser {
-        email: email.as_str(),
-        name: &name,
-        password_hash: &hash,
-        is_staff,
-        session_epoch: 0,
-        created_at: crate::domain::now(),
-    })?;
+    let user = User::insert(
+        conn,
+        &NewUser {
+            email: email.as_str(),
+            name: &name,
+            password_hash: &hash,
+            is_staff,
+            session_epoch: 0,
+            created_at: crate::domain::now(),
+        },
+    )?;
     Ok(user)
 }
 
@@ -89,7 +92,12 @@ pub enum SignInRefusal {
 
 /// Checks an email and password. Failures are recorded (and counted) per email and per IP so that
 /// guessing is throttled on every instance alike.
-pub fn authenticate(conn: &mut DbConnection, email: &str, password: &str, ip: &str) -> ServiceResult<Result<User, SignInRefusal>> {
+pub fn authenticate(
+    conn: &mut DbConnection,
+    email: &str,
+    password: &str,
+    ip: &str,
+) -> ServiceResult<Result<User, SignInRefusal>> {
     let email_key = email.trim().to_lowercase();
     let now = crate::domain::now();
     let since = now - Duration::minutes(THROTTLE_WINDOW_MINUTES);
@@ -139,7 +147,8 @@ pub fn authenticate(conn: &mut DbConnection, email: &str, password: &str, ip: &s
 }
 
 /// An argon2id hash of a random string, checked against when the email has no account.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2rM6T0pM1u2Qn3b0Zq7mS8c1iWk3m2Qy8b2xq9m0lJQ";
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2rM6T0pM1u2Qn3b0Zq7mS8c1iWk3m2Qy8b2xq9m0lJQ";
 
 /// Changes the password after checking the current one; ends every other session.
 pub fn change_password(conn: &mut DbConnection, user_id: i64, current: &str, new: &str) -> ServiceResult<User> {

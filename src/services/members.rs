@@ -18,9 +18,7 @@ pub fn members_view(conn: &mut DbConnection, ws: &Workspace) -> ServiceResult<Me
     let mut members = Membership::list_with_users(conn, ws.id)?;
     members.sort_by(|a, b| {
         let owner_first = (a.membership.role() != Role::Owner).cmp(&(b.membership.role() != Role::Owner));
-        owner_first
-            .then_with(|| a.name.to_lowercase().cmp(&b.name.to_lowercase()))
-            .then_with(|| a.email.cmp(&b.email))
+        owner_first.then_with(|| a.name.to_lowercase().cmp(&b.name.to_lowercase())).then_with(|| a.email.cmp(&b.email))
     });
     Ok(MembersView { seats, members })
 }
@@ -39,22 +37,28 @@ pub fn add_member(
     if Membership::find(conn, ws.id, user.id)?.is_some() {
         return Err(super::ServiceError::Conflict(format!("{} is already a member of {}.", user.email, ws.name)));
     }
-    let membership = Membership::insert(conn, &crate::db::membership::NewMembership {
-        workspace_id: ws.id,
-        user_id: user.id,
-        role: role.as_str(),
-        created_at: crate::domain::now(),
-        last_active_at: None,
-    })?;
-    crate::db::audit::record(conn, &crate::db::audit::Entry {
-        workspace_id: Some(ws.id),
-        action: crate::domain::audit::Action::MemberAdded,
-        actor,
-        target_type: Some("member"),
-        target_id: Some(membership.id),
-        target_label: Some(&user.name),
-        target_email: Some(&user.email),
-        details,
-    })?;
+    let membership = Membership::insert(
+        conn,
+        &crate::db::membership::NewMembership {
+            workspace_id: ws.id,
+            user_id: user.id,
+            role: role.as_str(),
+            created_at: crate::domain::now(),
+            last_active_at: None,
+        },
+    )?;
+    crate::db::audit::record(
+        conn,
+        &crate::db::audit::Entry {
+            workspace_id: Some(ws.id),
+            action: crate::domain::audit::Action::MemberAdded,
+            actor,
+            target_type: Some("member"),
+            target_id: Some(membership.id),
+            target_label: Some(&user.name),
+            target_email: Some(&user.email),
+            details,
+        },
+    )?;
     Ok(membership)
 }

@@ -38,7 +38,8 @@ fn used_link() -> ServiceError {
 
 /// Whether the link may still be used; an error page otherwise.
 pub fn check_link(conn: &mut DbConnection, t: &str) -> ServiceResult<()> {
-    let unknown = || ServiceError::NotFound("This setup link is not valid. Restart `roster serve` to print a new one.".into());
+    let unknown =
+        || ServiceError::NotFound("This setup link is not valid. Restart `roster serve` to print a new one.".into());
     if !token::looks_valid(t) {
         return Err(unknown());
     }
@@ -65,7 +66,12 @@ pub struct SetupInput {
 }
 
 /// Creates the first owner and workspace and spends the link, all in one transaction.
-pub fn complete(conn: &mut DbConnection, t: &str, input: &SetupInput, ip: Option<String>) -> ServiceResult<(User, Workspace)> {
+pub fn complete(
+    conn: &mut DbConnection,
+    t: &str,
+    input: &SetupInput,
+    ip: Option<String>,
+) -> ServiceResult<(User, Workspace)> {
     check_link(conn, t)?;
     let email = Email::parse(&input.email).map_err(|e| ServiceError::Invalid(format!("The email address {e}.")))?;
     let plan = Plan::parse(&input.plan).ok_or_else(|| ServiceError::Invalid("Choose a plan.".into()))?;

@@ -39,41 +39,47 @@ pub fn create_with_owner(
     let name = check_workspace_name(name)?;
     let slug = Workspace::free_slug(conn, &crate::domain::slug::from_name(&name))?;
     let now = crate::domain::now();
-    let ws = Workspace::insert(conn, &NewWorkspace {
-        slug: &slug,
-        name: &name,
-        plan: plan.as_str(),
-        lock_version: 0,
-        created_at: now,
-    })?;
+    let ws = Workspace::insert(
+        conn,
+        &NewWorkspace { slug: &slug, name: &name, plan: plan.as_str(), lock_version: 0, created_at: now },
+    )?;
     database::lock_workspace(conn, ws.id)?;
-    let membership = Membership::insert(conn, &NewMembership {
-        workspace_id: ws.id,
-        user_id: owner.id,
-        role: Role::Owner.as_str(),
-        created_at: now,
-        last_active_at: None,
-    })?;
-    audit::record(conn, &Entry {
-        workspace_id: Some(ws.id),
-        action: Action::WorkspaceCreated,
-        actor,
-        target_type: Some("workspace"),
-        target_id: Some(ws.id),
-        target_label: Some(&ws.name),
-        target_email: None,
-        details: serde_json::json!({ "plan": plan.as_str(), "slug": ws.slug }),
-    })?;
-    audit::record(conn, &Entry {
-        workspace_id: Some(ws.id),
-        action: Action::MemberAdded,
-        actor,
-        target_type: Some("member"),
-        target_id: Some(membership.id),
-        target_label: Some(&owner.name),
-        target_email: Some(&owner.email),
-        details: serde_json::json!({ "role": "owner" }),
-    })?;
+    let membership = Membership::insert(
+        conn,
+        &NewMembership {
+            workspace_id: ws.id,
+            user_id: owner.id,
+            role: Role::Owner.as_str(),
+            created_at: now,
+            last_active_at: None,
+        },
+    )?;
+    audit::record(
+        conn,
+        &Entry {
+            workspace_id: Some(ws.id),
+            action: Action::WorkspaceCreated,
+            actor,
+            target_type: Some("workspace"),
+            target_id: Some(ws.id),
+            target_label: Some(&ws.name),
+            target_email: None,
+            details: serde_json::json!({ "plan": plan.as_str(), "slug": ws.slug }),
+        },
+    )?;
+    audit::record(
+        conn,
+        &Entry {
+            workspace_id: Some(ws.id),
+            action: Action::MemberAdded,
+            actor,
+            target_type: Some("member"),
+            target_id: Some(membership.id),
+            target_label: Some(&owner.name),
+            target_email: Some(&owner.email),
+            details: serde_json::json!({ "role": "owner" }),
+        },
+    )?;
     Ok(ws)
 }
 

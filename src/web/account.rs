@@ -43,14 +43,17 @@ pub async fn change_password(
 ) -> AppResult<HttpResponse> {
     let form = form.into_inner();
     let refuse = |message: String| -> AppResult<HttpResponse> {
-        let page = AccountPage { chrome: Chrome::account(&session, &viewer, "Your account", "account"), error: Some(message) };
+        let page =
+            AccountPage { chrome: Chrome::account(&session, &viewer, "Your account", "account"), error: Some(message) };
         Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page.render()?))
     };
     if form.new_password != form.confirm_password {
         return refuse("The new password and its confirmation differ.".into());
     }
     let uid = viewer.user.id;
-    let result = run(&state, move |conn| Ok(accounts::change_password(conn, uid, &form.current_password, &form.new_password))).await?;
+    let result =
+        run(&state, move |conn| Ok(accounts::change_password(conn, uid, &form.current_password, &form.new_password)))
+            .await?;
     match result {
         Ok(user) => {
             // This session carries on; every other one ends.
@@ -63,7 +66,11 @@ pub async fn change_password(
     }
 }
 
-pub async fn sign_out_everywhere(session: Session, state: web::Data<AppState>, viewer: Viewer) -> AppResult<HttpResponse> {
+pub async fn sign_out_everywhere(
+    session: Session,
+    state: web::Data<AppState>,
+    viewer: Viewer,
+) -> AppResult<HttpResponse> {
     let uid = viewer.user.id;
     run(&state, move |conn| Ok(accounts::sign_out_everywhere(conn, uid)?)).await?;
     session::sign_out(&session);

@@ -29,11 +29,7 @@ fn versioned(name: &str) -> String {
 /// Computed once from the embedded files (which never change while the binary runs).
 pub fn assets() -> &'static Assets {
     static ASSETS: OnceLock<Assets> = OnceLock::new();
-    ASSETS.get_or_init(|| Assets {
-        css: versioned("app.css"),
-        htmx: versioned(HTMX_FILE),
-        app_js: versioned("app.js"),
-    })
+    ASSETS.get_or_init(|| Assets { css: versioned("app.css"), htmx: versioned(HTMX_FILE), app_js: versioned("app.js") })
 }
 
 pub const HTMX_FILE: &str = "htmx-2.0.11.min.js";

@@ -12,9 +12,9 @@ use super::layout::Chrome;
 use super::state::AppState;
 use super::{html, safe_next, see_other, session};
 use crate::domain::plan::Plan;
+use crate::services::ServiceError;
 use crate::services::accounts::{self, SignInRefusal};
 use crate::services::setup::{self, SetupInput};
-use crate::services::ServiceError;
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -57,11 +57,16 @@ pub async fn login(
     let form = form.into_inner();
     let next = safe_next(form.next.as_deref());
     let render_error = |status: StatusCode, message: String, email: String| -> AppResult<HttpResponse> {
-        let page = LoginPage { chrome: Chrome::public(&session, "Sign in"), email, next: next.clone(), error: Some(message) };
+        let page =
+            LoginPage { chrome: Chrome::public(&session, "Sign in"), email, next: next.clone(), error: Some(message) };
         Ok(html(status, page.render()?))
     };
     if form.email.trim().is_empty() || form.password.is_empty() {
-        return render_error(StatusCode::UNPROCESSABLE_ENTITY, "Enter your email address and password.".into(), form.email);
+        return render_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Enter your email address and password.".into(),
+            form.email,
+        );
     }
     let ip = client_ip(&req);
     let (email, password) = (form.email.clone(), form.password);
@@ -112,7 +117,11 @@ struct SetupFormValues {
     plan: String,
 }
 
-pub async fn setup_page(session: Session, state: web::Data<AppState>, path: web::Path<String>) -> AppResult<HttpResponse> {
+pub async fn setup_page(
+    session: Session,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
     let token = path.into_inner();
     let t = token.clone();
     run(&state, move |conn| Ok(setup::check_link(conn, &t)?)).await?;

@@ -46,7 +46,9 @@ impl AppError {
 impl From<ServiceError> for AppError {
     fn from(e: ServiceError) -> AppError {
         match e {
-            ServiceError::Invalid(m) => AppError::page(StatusCode::UNPROCESSABLE_ENTITY, "Please check what you entered", m),
+            ServiceError::Invalid(m) => {
+                AppError::page(StatusCode::UNPROCESSABLE_ENTITY, "Please check what you entered", m)
+            }
             ServiceError::NotFound(m) => AppError::not_found(m),
             ServiceError::Forbidden(m) => AppError::forbidden("Not allowed", m),
             ServiceError::Conflict(m) => AppError::page(StatusCode::CONFLICT, "Already done", m),

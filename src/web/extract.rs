@@ -153,7 +153,8 @@ impl FromRequest for WsCtx {
             let state = state(&req)?;
             let loaded = run(&state, move |conn| {
                 let Some(viewer) = load_viewer(conn, uid, epoch)? else { return Ok(None) };
-                let ws = if crate::domain::slug::looks_valid(&slug) { Workspace::find_by_slug(conn, &slug)? } else { None };
+                let ws =
+                    if crate::domain::slug::looks_valid(&slug) { Workspace::find_by_slug(conn, &slug)? } else { None };
                 let Some(ws) = ws else { return Ok(Some((viewer, None))) };
                 let membership = Membership::find(conn, ws.id, viewer.user.id)?;
                 if let Some(m) = &membership {

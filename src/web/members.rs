@@ -56,9 +56,10 @@ pub async fn page(session: Session, state: web::Data<AppState>, ctx: WsCtx) -> A
             is_owner: m.membership.role() == crate::domain::role::Role::Owner,
             is_you: m.membership.user_id == ctx.user().id,
             joined: m.membership.created_at.format("%b %-d, %Y").to_string(),
-            last_active: m.membership.last_active_at.map(|t| {
-                (relative_time(t, now), t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-            }),
+            last_active: m
+                .membership
+                .last_active_at
+                .map(|t| (relative_time(t, now), t.format("%Y-%m-%dT%H:%M:%SZ").to_string())),
         })
         .collect::<Vec<_>>();
     let seats = SeatLine {

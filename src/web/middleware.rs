@@ -129,9 +129,8 @@ pub async fn htmx_fragments(
     }
     let Some(info) = res.response().extensions().get::<ErrorInfo>().cloned() else { return Ok(res) };
     let status = res.status();
-    let body = ErrorFragment { title: &info.title, message: &info.message }
-        .render()
-        .unwrap_or_else(|_| info.message.clone());
+    let body =
+        ErrorFragment { title: &info.title, message: &info.message }.render().unwrap_or_else(|_| info.message.clone());
     let (req, _) = res.into_parts();
     let out = HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")

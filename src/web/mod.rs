@@ -104,7 +104,9 @@ pub fn url_encode(s: &str) -> String {
 /// A `next` parameter we may redirect to: a path on this site, never another host.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && !n.starts_with("/login") => n.to_owned(),
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && !n.starts_with("/login") => {
+            n.to_owned()
+        }
         _ => "/".to_owned(),
     }
 }

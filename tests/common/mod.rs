@@ -190,7 +190,8 @@ impl TestApp {
         let (email, name, workspace) = (email.to_owned(), name.to_owned(), workspace.to_owned());
         self.db(move |conn| {
             conn.transaction::<_, roster::services::ServiceError, _>(|conn| {
-                let user = accounts::create_account(conn, &Email::parse(&email).expect("email"), &name, PASSWORD, false)?;
+                let user =
+                    accounts::create_account(conn, &Email::parse(&email).expect("email"), &name, PASSWORD, false)?;
                 let ws = workspaces::create_with_owner(conn, &user, &workspace, plan, &actor_of(&user))?;
                 Ok((user, ws))
             })
@@ -202,7 +203,8 @@ impl TestApp {
     pub async fn create_user(&self, email: &str, name: &str, staff: bool) -> User {
         let (email, name) = (email.to_owned(), name.to_owned());
         self.db(move |conn| {
-            accounts::create_account(conn, &Email::parse(&email).expect("email"), &name, PASSWORD, staff).expect("account")
+            accounts::create_account(conn, &Email::parse(&email).expect("email"), &name, PASSWORD, staff)
+                .expect("account")
         })
         .await
     }
@@ -231,7 +233,11 @@ impl TestApp {
     /// The session's CSRF token, as the page's `<meta name="csrf-token">` carries it.
     pub async fn csrf(&self, client: &Client) -> String {
         let body = self.get(client, "/login").await.text().await.expect("body");
-        let body = if body.contains("csrf-token") { body } else { self.get(client, "/account").await.text().await.expect("body") };
+        let body = if body.contains("csrf-token") {
+            body
+        } else {
+            self.get(client, "/account").await.text().await.expect("body")
+        };
         csrf_from(&body).expect("page carries a CSRF token")
     }
 
@@ -298,7 +304,12 @@ pub fn location(res: &Response) -> String {
 
 /// Undoes HTML escaping, so assertions can look for the words a person reads.
 pub fn unescape(html: &str) -> String {
-    html.replace("&#39;", "'").replace("&#x27;", "'").replace("&quot;", "\"").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    html.replace("&#39;", "'")
+        .replace("&#x27;", "'")
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }
 
 /// Asserts a status and returns the body (HTML entities decoded), showing it when the status is wrong.
