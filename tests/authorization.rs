@@ -44,6 +44,8 @@ const MATRIX: &[Row] = &[
     row("POST", "/account/sign-out-everywhere", "/account/sign-out-everywhere", [303, 303, 303, 303, 303, 303]),
     row("GET", "/w/{ws}", "/w/{ws}", [303, 403, 303, 303, 303, 403]),
     row("GET", "/w/{ws}/settings/users", "/w/{ws}/settings/users", [303, 403, 200, 200, 200, 403]),
+    row("GET", "/w/{ws}/settings/plan", "/w/{ws}/settings/plan", [303, 403, 403, 200, 200, 403]),
+    row("POST", "/w/{ws}/settings/plan", "/w/{ws}/settings/plan", [303, 403, 403, 403, 422, 403]),
 ];
 
 #[test]

@@ -2,8 +2,11 @@
 //! and the row structs with their queries (one file per entity).
 
 pub mod audit;
+pub mod invitation;
 pub mod membership;
+pub mod project;
 pub mod schema;
+pub mod usage;
 pub mod user;
 pub mod workspace;
 

@@ -137,6 +137,47 @@ impl SeatUsage {
     }
 }
 
+/// What the seat line says beyond the count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SeatNotice {
+    /// There is room for at least one more person.
+    Room,
+    /// A plan with room for a team is full: upgrade to `next`, or remove someone.
+    Full { limit: i64, next: Plan },
+    /// Free and Individual: one seat, the owner's; no room for teammates at all.
+    Solo { plan: Plan },
+}
+
+impl SeatUsage {
+    pub fn notice(&self) -> SeatNotice {
+        match self.plan.seat_limit() {
+            Some(1) => SeatNotice::Solo { plan: self.plan },
+            Some(limit) if self.used() >= limit => {
+                SeatNotice::Full { limit, next: Plan::smallest_with_room_for(self.used() + 1) }
+            }
+            _ => SeatNotice::Room,
+        }
+    }
+
+    /// The sentence shown (and given as the reason an invitation is refused) when no seat is free.
+    pub fn no_room_message(&self) -> Option<String> {
+        match self.notice() {
+            SeatNotice::Room => None,
+            SeatNotice::Full { limit, next } => {
+                Some(format!("All {limit} seats are in use. Upgrade to {next} or remove a member to invite someone."))
+            }
+            SeatNotice::Solo { plan } => Some(format!(
+                "The {plan} plan has 1 seat, and it is yours. Upgrade to Professional (3 seats) or Business (unlimited seats) to invite teammates."
+            )),
+        }
+    }
+
+    /// How many people must go before `plan` fits; 0 when it already does.
+    pub fn excess_for(&self, plan: Plan) -> i64 {
+        plan.seat_limit().map_or(0, |limit| (self.used() - limit).max(0))
+    }
+}
+
 /// "1 member", "5 members".
 pub fn plural(n: i64, one: &str, many: &str) -> String {
     if n == 1 { format!("1 {one}") } else { format!("{} {many}", crate::domain::format_count(n)) }
@@ -183,6 +224,33 @@ mod tests {
         let s = SeatUsage { plan: Plan::Business, active: 500, pending: 50 };
         assert!(s.has_room_for(1000));
         assert_eq!(s.free(), None);
+    }
+
+    #[test]
+    fn notices_when_full() {
+        let s = SeatUsage { plan: Plan::Professional, active: 2, pending: 1 };
+        assert_eq!(
+            s.no_room_message().as_deref(),
+            Some("All 3 seats are in use. Upgrade to Business or remove a member to invite someone.")
+        );
+        let s = SeatUsage { plan: Plan::Professional, active: 2, pending: 0 };
+        assert_eq!(s.notice(), SeatNotice::Room);
+        assert_eq!(s.no_room_message(), None);
+        let s = SeatUsage { plan: Plan::Free, active: 1, pending: 0 };
+        assert_eq!(s.notice(), SeatNotice::Solo { plan: Plan::Free });
+        assert!(s.no_room_message().unwrap_or_default().contains("Upgrade to Professional (3 seats)"));
+        let s = SeatUsage { plan: Plan::Business, active: 80, pending: 20 };
+        assert_eq!(s.notice(), SeatNotice::Room);
+    }
+
+    #[test]
+    fn downgrade_excess() {
+        let s = SeatUsage { plan: Plan::Business, active: 4, pending: 1 };
+        assert_eq!(s.excess_for(Plan::Professional), 2);
+        assert_eq!(s.excess_for(Plan::Free), 4);
+        assert_eq!(s.excess_for(Plan::Business), 0);
+        let s = SeatUsage { plan: Plan::Business, active: 1, pending: 0 };
+        assert_eq!(s.excess_for(Plan::Free), 0);
     }
 
     #[test]

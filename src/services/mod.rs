@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod members;
+pub mod plans;
 pub mod setup;
 pub mod workspaces;
 

@@ -4,76 +4,161 @@ use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
+use chrono::NaiveDateTime;
 
 use super::error::AppResult;
 use super::extract::{WsCtx, run};
 use super::html;
-use super::layout::Chrome;
+use super::layout::{Chrome, initial};
 use super::state::AppState;
+use crate::db::invitation::Delivery;
+use crate::domain::plan::{SeatNotice, SeatUsage};
+use crate::domain::role::Role;
 use crate::domain::{format_count, relative_time};
 use crate::services::members::members_view;
 
+/// The seat line at the top of My Users (also used on the Plan page).
 pub struct SeatLine {
     pub summary: String,
     pub used: i64,
     pub limit: Option<i64>,
-    pub full: bool,
+    pub pending: i64,
     pub plan: String,
+    /// `room`, `full` or `solo`.
+    pub state: &'static str,
+    /// For `full`: the plan to upgrade to.
+    pub upgrade_to: String,
+    pub limit_label: String,
+}
+
+impl SeatLine {
+    pub fn new(seats: &SeatUsage) -> SeatLine {
+        let (state, upgrade_to) = match seats.notice() {
+            SeatNotice::Room => ("room", String::new()),
+            SeatNotice::Full { next, .. } => ("full", next.label().to_owned()),
+            SeatNotice::Solo { .. } => ("solo", "Professional".to_owned()),
+        };
+        SeatLine {
+            summary: seats.summary(),
+            used: seats.used(),
+            limit: seats.plan.seat_limit(),
+            pending: seats.pending,
+            plan: seats.plan.label().to_owned(),
+            state,
+            upgrade_to,
+            limit_label: seats.plan.seat_limit().map(|l| l.to_string()).unwrap_or_default(),
+        }
+    }
+}
+
+pub struct Stamp {
+    pub relative: String,
+    pub iso: String,
+    pub date: String,
+}
+
+impl Stamp {
+    pub fn new(t: NaiveDateTime, now: NaiveDateTime) -> Stamp {
+        Stamp {
+            relative: relative_time(t, now),
+            iso: t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            date: t.format("%b %-d, %Y").to_string(),
+        }
+    }
 }
 
 pub struct MemberItem {
+    pub membership_id: i64,
     pub name: String,
     pub initial: String,
     pub email: String,
     pub role: &'static str,
     pub is_owner: bool,
     pub is_you: bool,
-    pub joined: String,
-    pub last_active: Option<(String, String)>,
+    pub joined: Stamp,
+    pub projects: Vec<(String, String)>,
+    pub messages: String,
+    pub tokens: String,
+    pub last_active: Option<Stamp>,
+    pub idle_days: Option<i64>,
+}
+
+pub struct InvitationItem {
+    pub id: i64,
+    pub email: String,
+    pub role: &'static str,
+    pub expired: bool,
+    pub invited: Stamp,
+    pub expires: Stamp,
+    /// `queued`, `sent` or `failed`, with words.
+    pub delivery: Option<(&'static str, String)>,
 }
 
 #[derive(Template)]
 #[template(path = "users.html")]
 struct UsersPage {
     chrome: Chrome,
+    slug: String,
+    can_manage: bool,
+    can_change_plan: bool,
     seats: SeatLine,
     members: Vec<MemberItem>,
+    invitations: Vec<InvitationItem>,
     member_count: String,
+    idle_count: usize,
 }
 
 pub async fn page(session: Session, state: web::Data<AppState>, ctx: WsCtx) -> AppResult<HttpResponse> {
     let ws = ctx.ws.clone();
-    let view = run(&state, move |conn| Ok(members_view(conn, &ws)?)).await?;
     let now = crate::domain::now();
-    let members = view
+    let view = run(&state, move |conn| Ok(members_view(conn, &ws, now)?)).await?;
+    let members: Vec<MemberItem> = view
         .members
-        .iter()
+        .into_iter()
         .map(|m| MemberItem {
-            name: m.name.clone(),
-            initial: super::layout::initial(&m.name),
-            email: m.email.clone(),
-            role: m.membership.role().label(),
-            is_owner: m.membership.role() == crate::domain::role::Role::Owner,
-            is_you: m.membership.user_id == ctx.user().id,
-            joined: m.membership.created_at.format("%b %-d, %Y").to_string(),
-            last_active: m
-                .membership
-                .last_active_at
-                .map(|t| (relative_time(t, now), t.format("%Y-%m-%dT%H:%M:%SZ").to_string())),
+            membership_id: m.row.membership.id,
+            initial: initial(&m.row.name),
+            is_owner: m.row.membership.role() == Role::Owner,
+            is_you: m.row.membership.user_id == ctx.user().id,
+            role: m.row.membership.role().label(),
+            joined: Stamp::new(m.row.membership.created_at, now),
+            projects: m.projects,
+            messages: format_count(m.usage.messages),
+            tokens: format_count(m.usage.tokens),
+            last_active: m.row.membership.last_active_at.map(|t| Stamp::new(t, now)),
+            idle_days: m.idle_days,
+            name: m.row.name,
+            email: m.row.email,
         })
-        .collect::<Vec<_>>();
-    let seats = SeatLine {
-        summary: view.seats.summary(),
-        used: view.seats.used(),
-        limit: view.seats.plan.seat_limit(),
-        full: view.seats.is_full(),
-        plan: view.seats.plan.label().to_owned(),
-    };
+        .collect();
+    let invitations = view
+        .invitations
+        .into_iter()
+        .map(|i| InvitationItem {
+            id: i.invitation.id,
+            role: Role::parse(&i.invitation.role).unwrap_or(Role::Member).label(),
+            expired: i.expired,
+            invited: Stamp::new(i.invitation.last_sent_at, now),
+            expires: Stamp::new(i.invitation.expires_at, now),
+            delivery: i.delivery.map(|d| match d {
+                Delivery::Queued => ("queued", "Email queued".to_owned()),
+                Delivery::Sent(at) => ("sent", format!("Email sent {}", relative_time(at, now))),
+                Delivery::Failed(reason) => ("failed", format!("Email failed: {reason}")),
+            }),
+            email: i.invitation.email,
+        })
+        .collect();
+    let idle_count = members.iter().filter(|m| m.idle_days.is_some()).count();
     let page = UsersPage {
         chrome: Chrome::workspace(&session, &ctx, format!("My Users · {}", ctx.ws.name), "users"),
-        seats,
+        slug: ctx.ws.slug.clone(),
+        can_manage: ctx.role().can_manage_members(),
+        can_change_plan: ctx.role().can_change_plan(),
+        seats: SeatLine::new(&view.seats),
         member_count: format_count(members.len() as i64),
         members,
+        invitations,
+        idle_count,
     };
     Ok(html(StatusCode::OK, page.render()?))
 }

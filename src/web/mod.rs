@@ -10,6 +10,7 @@ pub mod layout;
 pub mod members;
 pub mod middleware;
 pub mod pages;
+pub mod plan;
 pub mod session;
 pub mod state;
 
@@ -79,6 +80,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) -> Vec<(Method, &'static str)> {
     r.post("/account/sign-out-everywhere", account::sign_out_everywhere);
     r.get("/w/{ws}", pages::workspace_home);
     r.get("/w/{ws}/settings/users", members::page);
+    r.get("/w/{ws}/settings/plan", plan::page);
+    r.post("/w/{ws}/settings/plan", plan::change);
     r.routes
 }
 

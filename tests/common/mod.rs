@@ -319,3 +319,55 @@ pub async fn expect_status(res: Response, status: StatusCode) -> String {
     assert_eq!(got, status, "unexpected status; body:\n{}", &body[..body.len().min(3000)]);
     body
 }
+
+/// The text a person reads on a page: tags removed, entities decoded, whitespace collapsed.
+pub fn visible_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                out.push(' ');
+            }
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    unescape(&out).split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+impl TestApp {
+    /// Inserts an invitation row directly (status `pending` unless said), expiring `expires_in`
+    /// from now (negative: already expired).
+    pub async fn invitation_row(&self, ws: &Workspace, email: &str, status: &str, expires_in: chrono::Duration) -> i64 {
+        let (ws_id, email, status) = (ws.id, email.to_owned(), status.to_owned());
+        self.db(move |conn| {
+            let now = roster::domain::now();
+            let hash = roster::domain::token::hash(&roster::domain::token::generate());
+            roster::db::invitation::Invitation::insert(
+                conn,
+                &roster::db::invitation::NewInvitation {
+                    workspace_id: ws_id,
+                    email: &email,
+                    role: "member",
+                    status: &status,
+                    token_hash: &hash,
+                    invited_by: None,
+                    created_at: now,
+                    expires_at: now + expires_in,
+                    last_sent_at: now,
+                    send_count: 1,
+                },
+            )
+            .expect("invitation")
+            .id
+        })
+        .await
+    }
+
+    pub async fn plan_of(&self, ws_id: i64) -> Plan {
+        self.db(move |conn| Workspace::find(conn, ws_id).expect("query").expect("workspace").plan()).await
+    }
+}
