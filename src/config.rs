@@ -23,6 +23,8 @@ pub struct Config {
     pub http_workers: usize,
     /// Invitation emails a workspace may send per day.
     pub invites_per_day: i64,
+    /// How often the outbox worker looks for due mail when nothing wakes it.
+    pub outbox_poll: std::time::Duration,
 }
 
 /// A start-up problem, said in one sentence that names the setting and the fix.
@@ -106,6 +108,7 @@ impl Config {
             db_pool_size: 10,
             http_workers: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
             invites_per_day,
+            outbox_poll: std::time::Duration::from_secs(5),
         })
     }
 
@@ -124,6 +127,7 @@ impl Config {
             db_pool_size: 8,
             http_workers: 2,
             invites_per_day: 200,
+            outbox_poll: std::time::Duration::from_millis(200),
         }
     }
 

@@ -4,6 +4,7 @@
 pub mod config;
 pub mod db;
 pub mod domain;
+pub mod mail;
 pub mod services;
 pub mod web;
 
@@ -16,7 +17,6 @@ use actix_session::storage::CookieSessionStore;
 use actix_web::cookie::{Key, SameSite};
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web as aweb};
-use tracing_actix_web::TracingLogger;
 
 use crate::config::Config;
 use crate::db::Pool;
@@ -43,16 +43,24 @@ pub fn prepare_database(config: &Config) -> Result<Pool, String> {
     Ok(pool)
 }
 
-/// A bound, ready-to-run server.
+/// A bound, ready-to-run server with its outbox worker.
 pub struct Application {
     port: u16,
     server: actix_web::dev::Server,
+    worker: mail::outbox::Worker,
     pub state: AppState,
 }
 
 impl Application {
-    /// Binds `config.bind` (port 0 picks a free port) and builds the server around `pool`.
+    /// Binds `config.bind` (port 0 picks a free port) and builds the server around `pool`, with
+    /// the mailer the configuration names.
     pub fn build(config: Config, pool: Pool) -> Result<Application, String> {
+        let mailer = mail::Mailer::from_config(&config)?;
+        Self::build_with_mailer(config, pool, mailer)
+    }
+
+    /// As `build`, with a given mailer (tests use `Mailer::memory()`).
+    pub fn build_with_mailer(config: Config, pool: Pool, mailer: mail::Mailer) -> Result<Application, String> {
         let listener = TcpListener::bind(config.bind).map_err(|e| {
             if e.kind() == std::io::ErrorKind::AddrInUse {
                 format!(
@@ -65,26 +73,33 @@ impl Application {
             }
         })?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
-        let state = AppState { pool, config: Arc::new(config) };
+        let signal = mail::outbox::OutboxSignal::default();
+        let worker = mail::outbox::Worker {
+            pool: pool.clone(),
+            mailer,
+            from: config.mail_from.clone(),
+            signal: signal.clone(),
+            poll: config.outbox_poll,
+        };
+        let state = AppState { pool, config: Arc::new(config), outbox: signal };
         let server = serve(listener, state.clone())?;
-        Ok(Application { port, server, state })
+        Ok(Application { port, server, worker, state })
     }
 
     pub fn port(&self) -> u16 {
         self.port
     }
 
-    /// Runs until the server stops.
+    /// Runs the server and the outbox worker until the server stops.
     pub async fn run(self) -> std::io::Result<()> {
-        self.server.await
+        let worker = tokio::spawn(self.worker.run());
+        let result = self.server.await;
+        worker.abort();
+        result
     }
 
     pub fn server(&self) -> actix_web::dev::ServerHandle {
         self.server.handle()
-    }
-
-    pub fn into_server(self) -> actix_web::dev::Server {
-        self.server
     }
 }
 
@@ -125,7 +140,7 @@ fn serve(listener: TcpListener, state: AppState) -> Result<actix_web::dev::Serve
             .wrap(from_fn(web::middleware::security_headers))
             .wrap(sessions)
             .wrap(actix_web::middleware::Compress::default())
-            .wrap(TracingLogger::default())
+            .wrap(from_fn(web::middleware::request_log))
     })
     .workers(workers)
     .listen(listener)

@@ -44,6 +44,26 @@ const MATRIX: &[Row] = &[
     row("POST", "/account/sign-out-everywhere", "/account/sign-out-everywhere", [303, 303, 303, 303, 303, 303]),
     row("GET", "/w/{ws}", "/w/{ws}", [303, 403, 303, 303, 303, 403]),
     row("GET", "/w/{ws}/settings/users", "/w/{ws}/settings/users", [303, 403, 200, 200, 200, 403]),
+    row(
+        "POST",
+        "/w/{ws}/settings/users/invitations",
+        "/w/{ws}/settings/users/invitations",
+        [303, 403, 403, 422, 422, 403],
+    ),
+    row(
+        "POST",
+        "/w/{ws}/settings/users/invitations/{id}/resend",
+        "/w/{ws}/settings/users/invitations/999999/resend",
+        [303, 403, 403, 404, 404, 403],
+    ),
+    row(
+        "POST",
+        "/w/{ws}/settings/users/invitations/{id}/link",
+        "/w/{ws}/settings/users/invitations/999999/link",
+        [303, 403, 403, 404, 404, 403],
+    ),
+    row("GET", "/invitations/{token}", "/invitations/not-a-token", [404, 404, 404, 404, 404, 404]),
+    row("POST", "/invitations/{token}/accept", "/invitations/not-a-token/accept", [404, 404, 404, 404, 404, 404]),
     row("GET", "/w/{ws}/settings/plan", "/w/{ws}/settings/plan", [303, 403, 403, 200, 200, 403]),
     row("POST", "/w/{ws}/settings/plan", "/w/{ws}/settings/plan", [303, 403, 403, 403, 422, 403]),
 ];

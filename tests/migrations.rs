@@ -16,11 +16,12 @@ backend_tests!(
     one_pending_invitation_per_email_per_workspace,
 );
 
-const TABLES: [&str; 15] = [
+const TABLES: [&str; 16] = [
     "api_keys",
     "audit_events",
     "email_outbox",
     "invitation_projects",
+    "invitation_retired_tokens",
     "invitations",
     "login_failures",
     "memberships",

@@ -47,6 +47,8 @@ type DeliveryRow = (Option<i64>, String, Option<NaiveDateTime>, Option<String>);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Delivery {
     Queued,
+    /// An attempt failed; another will follow.
+    Retrying(String),
     Sent(NaiveDateTime),
     Failed(String),
 }
@@ -99,7 +101,10 @@ impl Invitation {
             let d = match status.as_str() {
                 "sent" => Delivery::Sent(sent_at.unwrap_or_default()),
                 "failed" => Delivery::Failed(error.unwrap_or_else(|| "unknown error".into())),
-                _ => Delivery::Queued,
+                _ => match error {
+                    Some(reason) => Delivery::Retrying(reason),
+                    None => Delivery::Queued,
+                },
             };
             latest.insert(inv, d);
         }

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod invitation;
 pub mod membership;
+pub mod outbox;
 pub mod project;
 pub mod schema;
 pub mod usage;

@@ -84,6 +84,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    invitation_retired_tokens (token_hash) {
+        token_hash -> Text,
+        invitation_id -> BigInt,
+        retired_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     api_keys (id) {
         id -> BigInt,
         workspace_id -> BigInt,
@@ -202,6 +210,7 @@ diesel::joinable!(projects -> workspaces (workspace_id));
 diesel::joinable!(project_members -> projects (project_id));
 diesel::joinable!(project_members -> memberships (membership_id));
 diesel::joinable!(invitations -> workspaces (workspace_id));
+diesel::joinable!(invitation_retired_tokens -> invitations (invitation_id));
 diesel::joinable!(invitation_projects -> invitations (invitation_id));
 diesel::joinable!(invitation_projects -> projects (project_id));
 diesel::joinable!(api_keys -> workspaces (workspace_id));
@@ -215,6 +224,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     project_members,
     invitations,
     invitation_projects,
+    invitation_retired_tokens,
     api_keys,
     usage_events,
     usage_monthly,

@@ -105,3 +105,33 @@ mod tests {
         assert_eq!(Role::parse("superuser"), None);
     }
 }
+
+/// What a member may do in a project. Owner and admins always have edit access.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Access {
+    View,
+    Edit,
+}
+
+impl Access {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Access::View => "view",
+            Access::Edit => "edit",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Access> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "view" => Some(Access::View),
+            "edit" => Some(Access::Edit),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Access {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -2,6 +2,7 @@
 //! the audit row (and outbox message). Called from handlers inside `web::block`.
 
 pub mod accounts;
+pub mod invitations;
 pub mod members;
 pub mod plans;
 pub mod setup;

@@ -93,10 +93,20 @@ pub async fn login(
     }
 }
 
-pub async fn logout(session: Session) -> HttpResponse {
+#[derive(Deserialize)]
+pub struct LogoutForm {
+    next: Option<String>,
+}
+
+/// Signs out; an optional `next` (a path on this site) says where to go after, as "sign out and
+/// continue" on an invitation for another address does.
+pub async fn logout(session: Session, form: Option<web::Form<LogoutForm>>) -> HttpResponse {
     session::sign_out(&session);
     session::set_flash(&session, "success", "You are signed out.");
-    see_other("/login")
+    match form.and_then(|f| f.into_inner().next) {
+        Some(next) => see_other(&safe_next(Some(&next))),
+        None => see_other("/login"),
+    }
 }
 
 #[derive(Template)]

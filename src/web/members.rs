@@ -90,8 +90,30 @@ pub struct InvitationItem {
     pub expired: bool,
     pub invited: Stamp,
     pub expires: Stamp,
-    /// `queued`, `sent` or `failed`, with words.
+    /// `queued`, `retrying`, `sent` or `failed`, with words.
     pub delivery: Option<(&'static str, String)>,
+}
+
+/// One line of the invite form's results.
+pub struct OutcomeLine {
+    pub tone: &'static str,
+    pub text: String,
+    /// For "already invited": the invitation to offer a Resend for.
+    pub resend_id: Option<i64>,
+}
+
+/// What the invite form shows besides the page: results of the last submit and what was typed.
+#[derive(Default)]
+pub struct InviteForm {
+    pub outcomes: Vec<OutcomeLine>,
+    pub error: Option<String>,
+    pub addresses: String,
+    pub role: String,
+}
+
+pub struct ProjectChoice {
+    pub id: i64,
+    pub name: String,
 }
 
 #[derive(Template)]
@@ -101,17 +123,37 @@ struct UsersPage {
     slug: String,
     can_manage: bool,
     can_change_plan: bool,
+    can_invite_admins: bool,
     seats: SeatLine,
     members: Vec<MemberItem>,
     invitations: Vec<InvitationItem>,
     member_count: String,
     idle_count: usize,
+    form: InviteForm,
+    projects: Vec<ProjectChoice>,
 }
 
 pub async fn page(session: Session, state: web::Data<AppState>, ctx: WsCtx) -> AppResult<HttpResponse> {
+    render(&session, &state, &ctx, InviteForm::default(), StatusCode::OK).await
+}
+
+/// The whole My Users page, with the invite form's results when there are some.
+pub async fn render(
+    session: &Session,
+    state: &AppState,
+    ctx: &WsCtx,
+    form: InviteForm,
+    status: StatusCode,
+) -> AppResult<HttpResponse> {
     let ws = ctx.ws.clone();
     let now = crate::domain::now();
-    let view = run(&state, move |conn| Ok(members_view(conn, &ws, now)?)).await?;
+    let view = run(state, move |conn| {
+        let view = members_view(conn, &ws, now)?;
+        let projects = crate::db::project::Project::list(conn, ws.id)?;
+        Ok((view, projects))
+    })
+    .await?;
+    let (view, projects) = view;
     let members: Vec<MemberItem> = view
         .members
         .into_iter()
@@ -142,6 +184,7 @@ pub async fn page(session: Session, state: web::Data<AppState>, ctx: WsCtx) -> A
             expires: Stamp::new(i.invitation.expires_at, now),
             delivery: i.delivery.map(|d| match d {
                 Delivery::Queued => ("queued", "Email queued".to_owned()),
+                Delivery::Retrying(reason) => ("retrying", format!("Email delayed: {reason}. Retrying automatically.")),
                 Delivery::Sent(at) => ("sent", format!("Email sent {}", relative_time(at, now))),
                 Delivery::Failed(reason) => ("failed", format!("Email failed: {reason}")),
             }),
@@ -150,15 +193,18 @@ pub async fn page(session: Session, state: web::Data<AppState>, ctx: WsCtx) -> A
         .collect();
     let idle_count = members.iter().filter(|m| m.idle_days.is_some()).count();
     let page = UsersPage {
-        chrome: Chrome::workspace(&session, &ctx, format!("My Users · {}", ctx.ws.name), "users"),
+        chrome: Chrome::workspace(session, ctx, format!("My Users · {}", ctx.ws.name), "users"),
         slug: ctx.ws.slug.clone(),
         can_manage: ctx.role().can_manage_members(),
         can_change_plan: ctx.role().can_change_plan(),
+        can_invite_admins: ctx.role().can_invite_as(Role::Admin),
+        form,
+        projects: projects.into_iter().map(|p| ProjectChoice { id: p.id, name: p.name }).collect(),
         seats: SeatLine::new(&view.seats),
         member_count: format_count(members.len() as i64),
         members,
         invitations,
         idle_count,
     };
-    Ok(html(StatusCode::OK, page.render()?))
+    Ok(html(status, page.render()?))
 }

@@ -140,3 +140,58 @@ pub async fn htmx_fragments(
         .body(body);
     Ok(ServiceResponse::new(req, out))
 }
+
+/// Paths whose last segments are secrets: logged with the secret replaced.
+fn redacted_path(path: &str) -> String {
+    for prefix in ["/invitations/", "/setup/"] {
+        if let Some(rest) = path.strip_prefix(prefix) {
+            let tail = rest.split_once('/').map(|(_, t)| format!("/{t}")).unwrap_or_default();
+            return format!("{prefix}[token]{tail}");
+        }
+    }
+    path.to_owned()
+}
+
+/// One log line per request with an id (also sent back as `X-Request-Id`), the method, the path
+/// with any link token redacted, the status and the time taken. Errors carry their cause in the
+/// lines logged inside the request's span.
+pub async fn request_log(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
+    let path = redacted_path(req.path());
+    let method = req.method().clone();
+    let span = tracing::info_span!("request", request_id = %id, %method, %path);
+    let started = std::time::Instant::now();
+    let mut res = {
+        use tracing::Instrument;
+        next.call(req).instrument(span.clone()).await?
+    };
+    let status = res.status().as_u16();
+    let ms = started.elapsed().as_millis() as u64;
+    span.in_scope(|| {
+        if status >= 500 {
+            tracing::error!(status, ms, "request failed");
+        } else {
+            tracing::info!(status, ms, "request");
+        }
+    });
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert(HeaderName::from_static("x-request-id"), v);
+    }
+    Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redacted_path;
+
+    #[test]
+    fn tokens_never_reach_the_log() {
+        assert_eq!(redacted_path("/invitations/abc123/accept"), "/invitations/[token]/accept");
+        assert_eq!(redacted_path("/invitations/abc123"), "/invitations/[token]");
+        assert_eq!(redacted_path("/setup/xyz"), "/setup/[token]");
+        assert_eq!(redacted_path("/w/acme/settings/users"), "/w/acme/settings/users");
+    }
+}

@@ -6,6 +6,8 @@ pub mod assets;
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod invitations;
+pub mod invitee;
 pub mod layout;
 pub mod members;
 pub mod middleware;
@@ -80,6 +82,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) -> Vec<(Method, &'static str)> {
     r.post("/account/sign-out-everywhere", account::sign_out_everywhere);
     r.get("/w/{ws}", pages::workspace_home);
     r.get("/w/{ws}/settings/users", members::page);
+    r.post("/w/{ws}/settings/users/invitations", invitations::invite);
+    r.post("/w/{ws}/settings/users/invitations/{id}/resend", invitations::resend);
+    r.post("/w/{ws}/settings/users/invitations/{id}/link", invitations::copy_link);
+    r.get("/invitations/{token}", invitee::show);
+    r.post("/invitations/{token}/accept", invitee::accept);
     r.get("/w/{ws}/settings/plan", plan::page);
     r.post("/w/{ws}/settings/plan", plan::change);
     r.routes

@@ -2,7 +2,7 @@
 //! or a new PostgreSQL database) and talks HTTP to it with a cookie jar, as a browser would.
 #![allow(dead_code)]
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use diesel::Connection;
 use diesel::RunQueryDsl;
@@ -14,9 +14,10 @@ use roster::db::audit::Actor;
 use roster::db::user::User;
 use roster::db::workspace::Workspace;
 use roster::db::{self, DatabaseUrl, DbConnection, Pool};
-use roster::domain::email::Email;
+use roster::domain::email::Email as Address;
 use roster::domain::plan::Plan;
 use roster::domain::role::Role;
+use roster::mail::{Email, Mailer};
 use roster::services::{accounts, members, workspaces};
 
 pub const PASSWORD: &str = "correct horse battery";
@@ -101,6 +102,8 @@ impl Drop for PgDatabase {
 
 pub struct TestApp {
     pub backend: Backend,
+    /// Messages the outbox worker delivered (memory mailer), unless the test set up SMTP.
+    pub mail: Arc<Mutex<Vec<Email>>>,
     pub base: String,
     pub pool: Pool,
     pub config: Arc<Config>,
@@ -135,12 +138,18 @@ impl TestApp {
             .await
             .expect("join")
             .expect("database ready");
-        let app = roster::Application::build(config, pool.clone()).expect("server binds");
+        let (mailer, mail) = Mailer::memory();
+        let app = if config.smtp_url.is_some() {
+            roster::Application::build(config, pool.clone())
+        } else {
+            roster::Application::build_with_mailer(config, pool.clone(), mailer)
+        }
+        .expect("server binds");
         let base = format!("http://127.0.0.1:{}", app.port());
         let config = app.state.config.clone();
         let server = app.server();
-        tokio::spawn(app.into_server());
-        TestApp { backend, base, pool, config, server, dir, pg }
+        tokio::spawn(app.run());
+        TestApp { backend, mail, base, pool, config, server, dir, pg }
     }
 
     /// A second server on the same database (another "instance" behind a load balancer).
@@ -148,13 +157,15 @@ impl TestApp {
         let mut config = (*self.config).clone();
         config.bind = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
         let pool = self.pool.clone();
-        let app = roster::Application::build(config, pool.clone()).expect("second server binds");
+        let app = roster::Application::build_with_mailer(config, pool.clone(), Mailer::Memory(self.mail.clone()))
+            .expect("second server binds");
         let base = format!("http://127.0.0.1:{}", app.port());
         let config = app.state.config.clone();
         let server = app.server();
-        tokio::spawn(app.into_server());
+        tokio::spawn(app.run());
         TestApp {
             backend: self.backend,
+            mail: self.mail.clone(),
             base,
             pool,
             config,
@@ -191,7 +202,7 @@ impl TestApp {
         self.db(move |conn| {
             conn.transaction::<_, roster::services::ServiceError, _>(|conn| {
                 let user =
-                    accounts::create_account(conn, &Email::parse(&email).expect("email"), &name, PASSWORD, false)?;
+                    accounts::create_account(conn, &Address::parse(&email).expect("email"), &name, PASSWORD, false)?;
                 let ws = workspaces::create_with_owner(conn, &user, &workspace, plan, &actor_of(&user))?;
                 Ok((user, ws))
             })
@@ -203,7 +214,7 @@ impl TestApp {
     pub async fn create_user(&self, email: &str, name: &str, staff: bool) -> User {
         let (email, name) = (email.to_owned(), name.to_owned());
         self.db(move |conn| {
-            accounts::create_account(conn, &Email::parse(&email).expect("email"), &name, PASSWORD, staff)
+            accounts::create_account(conn, &Address::parse(&email).expect("email"), &name, PASSWORD, staff)
                 .expect("account")
         })
         .await
@@ -335,7 +346,9 @@ pub fn visible_text(html: &str) -> String {
             _ => {}
         }
     }
-    unescape(&out).split_whitespace().collect::<Vec<_>>().join(" ")
+    let text = unescape(&out).split_whitespace().collect::<Vec<_>>().join(" ");
+    // Inline tags (`<strong>`, `<a>`) must not put a space before punctuation.
+    text.replace(" .", ".").replace(" ,", ",").replace(" :", ":")
 }
 
 impl TestApp {
@@ -345,6 +358,8 @@ impl TestApp {
         let (ws_id, email, status) = (ws.id, email.to_owned(), status.to_owned());
         self.db(move |conn| {
             let now = roster::domain::now();
+            // Sent 7 days before it expires, as the application does.
+            let sent = now + expires_in - chrono::Duration::days(7);
             let hash = roster::domain::token::hash(&roster::domain::token::generate());
             roster::db::invitation::Invitation::insert(
                 conn,
@@ -355,9 +370,9 @@ impl TestApp {
                     status: &status,
                     token_hash: &hash,
                     invited_by: None,
-                    created_at: now,
+                    created_at: sent,
                     expires_at: now + expires_in,
-                    last_sent_at: now,
+                    last_sent_at: sent,
                     send_count: 1,
                 },
             )
@@ -370,4 +385,88 @@ impl TestApp {
     pub async fn plan_of(&self, ws_id: i64) -> Plan {
         self.db(move |conn| Workspace::find(conn, ws_id).expect("query").expect("workspace").plan()).await
     }
+}
+
+impl TestApp {
+    pub async fn invite(&self, client: &Client, slug: &str, emails: &str, role: &str) -> Response {
+        self.post_form(client, &format!("/w/{slug}/settings/users/invitations"), &[("emails", emails), ("role", role)])
+            .await
+    }
+
+    /// The newest message delivered to `to`, waiting up to 10 s for the outbox worker.
+    pub async fn mail_to(&self, to: &str) -> Email {
+        for _ in 0..200 {
+            if let Some(m) = self.mail.lock().expect("mail").iter().rev().find(|m| m.to == to) {
+                return m.clone();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("no email was delivered to {to}");
+    }
+
+    pub fn mail_count_to(&self, to: &str) -> usize {
+        self.mail.lock().expect("mail").iter().filter(|m| m.to == to).count()
+    }
+
+    /// Where the invitation link in a delivered message points (the path, on this server).
+    pub async fn invitation_path(&self, to: &str) -> String {
+        link_path(&self.mail_to(to).await.text)
+    }
+}
+
+/// The `/invitations/…` path of the first invitation link in a text.
+pub fn link_path(text: &str) -> String {
+    let start = text.find("/invitations/").expect("an invitation link");
+    text[start..].split(|c: char| c.is_whitespace() || c == '"' || c == '<').next().expect("link").to_owned()
+}
+
+/// Decodes a MIME message's text parts (quoted-printable or base64), for tests that read what an
+/// SMTP server received.
+pub fn decoded_parts(raw: &str) -> Vec<(String, String)> {
+    use base64::Engine;
+    let raw = raw.replace("\r\n", "\n");
+    let mut parts = Vec::new();
+    for chunk in raw.split("\n--") {
+        let Some((head, body)) = chunk.split_once("\n\n") else { continue };
+        let head_l = head.to_lowercase();
+        let ctype = if head_l.contains("content-type: text/html") {
+            "text/html"
+        } else if head_l.contains("content-type: text/plain") {
+            "text/plain"
+        } else {
+            continue;
+        };
+        let body = body.split("\n--").next().unwrap_or_default();
+        let decoded = if head_l.contains("content-transfer-encoding: quoted-printable") {
+            decode_qp(body)
+        } else if head_l.contains("content-transfer-encoding: base64") {
+            let clean: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+            String::from_utf8_lossy(&base64::engine::general_purpose::STANDARD.decode(clean).unwrap_or_default())
+                .into_owned()
+        } else {
+            body.to_owned()
+        };
+        parts.push((ctype.to_owned(), decoded));
+    }
+    parts
+}
+
+fn decode_qp(s: &str) -> String {
+    let s = s.replace("=\n", "");
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'='
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }

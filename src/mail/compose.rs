@@ -1,0 +1,99 @@
+//! Message bodies, rendered from askama templates: a text part and an HTML part each.
+
+use askama::Template;
+
+use super::Email;
+
+#[derive(Template)]
+#[template(path = "email/invitation.txt")]
+struct InvitationText<'a> {
+    inviter: &'a str,
+    workspace: &'a str,
+    role: &'a str,
+    link: &'a str,
+    expires: &'a str,
+    projects: &'a [(String, String)],
+}
+
+#[derive(Template)]
+#[template(path = "email/invitation.html")]
+struct InvitationHtml<'a> {
+    inviter: &'a str,
+    workspace: &'a str,
+    role: &'a str,
+    link: &'a str,
+    expires: &'a str,
+    projects: &'a [(String, String)],
+}
+
+pub struct InvitationMail<'a> {
+    pub to: &'a str,
+    pub inviter: &'a str,
+    pub workspace: &'a str,
+    /// "Member" or "Admin".
+    pub role: &'a str,
+    pub link: &'a str,
+    pub expires_at: chrono::NaiveDateTime,
+    /// (project name, "view" or "edit").
+    pub projects: &'a [(String, String)],
+}
+
+pub fn invitation(m: &InvitationMail<'_>) -> Result<Email, askama::Error> {
+    let expires = m.expires_at.format("%B %-d, %Y at %H:%M UTC").to_string();
+    let text = InvitationText {
+        inviter: m.inviter,
+        workspace: m.workspace,
+        role: m.role,
+        link: m.link,
+        expires: &expires,
+        projects: m.projects,
+    }
+    .render()?;
+    let html = InvitationHtml {
+        inviter: m.inviter,
+        workspace: m.workspace,
+        role: m.role,
+        link: m.link,
+        expires: &expires,
+        projects: m.projects,
+    }
+    .render()?;
+    Ok(Email {
+        to: m.to.to_owned(),
+        subject: format!("{} invited you to {} on Roster", m.inviter, m.workspace),
+        text,
+        html,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_parts_carry_who_where_role_link_and_expiry() {
+        let projects = vec![("Support Bot".to_owned(), "edit".to_owned())];
+        let mail = invitation(&InvitationMail {
+            to: "bob@example.com",
+            inviter: "Ana García",
+            workspace: "Acme <Bots>",
+            role: "Member",
+            link: "http://x/invitations/abc",
+            expires_at: chrono::NaiveDate::from_ymd_opt(2026, 12, 11)
+                .and_then(|d| d.and_hms_opt(9, 30, 0))
+                .unwrap_or_default(),
+            projects: &projects,
+        })
+        .expect("renders");
+        assert_eq!(mail.subject, "Ana García invited you to Acme <Bots> on Roster");
+        for part in [&mail.text, &mail.html] {
+            assert!(part.contains("Ana García"));
+            assert!(part.contains("http://x/invitations/abc"));
+            assert!(part.contains("December 11, 2026 at 09:30 UTC"));
+            assert!(part.contains("Member"));
+            assert!(part.contains("Support Bot"));
+        }
+        assert!(mail.text.contains("Acme <Bots>"), "text is not HTML-escaped");
+        assert!(mail.html.contains("Acme &lt;Bots&gt;") || mail.html.contains("Acme &#60;Bots&#62;"), "{}", mail.html);
+    }
+}
