@@ -195,3 +195,115 @@ mod tests {
         }
     }
 }
+
+/// What a log line needs of an audit row.
+pub struct LogLine<'a> {
+    pub action: &'a str,
+    pub actor_name: &'a str,
+    pub actor_kind: &'a str,
+    pub target_label: Option<&'a str>,
+    pub target_email: Option<&'a str>,
+    pub details: &'a serde_json::Value,
+}
+
+fn titled(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// One sentence per audit row, as the Logs panel shows it: "Ana García invited bob@example.com
+/// as Member".
+pub fn sentence(l: &LogLine<'_>) -> String {
+    let actor = l.actor_name;
+    let d = l.details;
+    let text = |k: &str| d.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+    let role = |k: &str| titled(&text(k));
+    let email = l.target_email.or(l.target_label).unwrap_or("someone");
+    let target = l.target_label.or(l.target_email).unwrap_or("someone");
+    let person = match (l.target_label, l.target_email) {
+        (Some(n), Some(e)) if n != e => format!("{n} ({e})"),
+        _ => target.to_owned(),
+    };
+    match Action::parse(l.action) {
+        Some(Action::WorkspaceCreated) => format!("{actor} created the workspace on the {} plan", role("plan")),
+        Some(Action::InvitationSent) => format!("{actor} invited {email} as {}", role("role")),
+        Some(Action::InvitationResent) if text("via") == "link" => {
+            format!("{actor} copied a new invitation link for {email}")
+        }
+        Some(Action::InvitationResent) => format!("{actor} resent the invitation to {email}"),
+        Some(Action::InvitationRevoked) if text("reason") == "inviter_left" => {
+            format!("{actor} removed the invitation to {email} (sent by {}, who no longer has access)", text("inviter"))
+        }
+        Some(Action::InvitationRevoked) => format!("{actor} removed the invitation to {email}"),
+        Some(Action::InvitationAccepted) => format!("{email} accepted the invitation"),
+        Some(Action::InvitationExpired) => format!("The invitation to {email} expired"),
+        Some(Action::MemberAdded) if l.actor_kind == "system" => format!("{person} was added as {}", role("role")),
+        Some(Action::MemberAdded) => format!("{person} joined as {}", role("role")),
+        Some(Action::MemberRemoved) => format!("{actor} removed {person}"),
+        Some(Action::MemberLeft) => format!("{person} left the workspace"),
+        Some(Action::MemberRoleChanged) => {
+            format!("{actor} changed {target}'s role from {} to {}", role("from"), role("to"))
+        }
+        Some(Action::OwnershipTransferred) => format!("{actor} transferred ownership to {person}"),
+        Some(Action::PlanChanged) => format!("{actor} changed the plan from {} to {}", role("from"), role("to")),
+        Some(Action::ProjectCreated) => format!("{actor} created the project {target}"),
+        Some(Action::ProjectRenamed) => format!("{actor} renamed the project {} to {}", text("from"), text("to")),
+        Some(Action::ProjectDeleted) => format!("{actor} deleted the project {target}"),
+        Some(Action::ProjectAccessGranted) => {
+            format!("{actor} gave {person} {} access to {}", text("access"), text("project"))
+        }
+        Some(Action::ProjectAccessChanged) => {
+            format!("{actor} changed {person}'s access to {} from {} to {}", text("project"), text("from"), text("to"))
+        }
+        Some(Action::ProjectAccessRemoved) => format!("{actor} removed {person}'s access to {}", text("project")),
+        Some(Action::ApiKeyCreated) => format!("{actor} created the API key {target}"),
+        Some(Action::ApiKeyRevoked) => format!("{actor} revoked the API key {target}"),
+        Some(Action::UsageCapSet) => format!("{actor} set {person}'s monthly cap ({})", text("summary")),
+        Some(Action::SupportLogsViewed) => format!("Support staff ({actor}, support) viewed the logs"),
+        None => format!("{actor}: {}", l.action),
+    }
+}
+
+#[cfg(test)]
+mod sentence_tests {
+    use super::*;
+
+    fn line(action: &str, details: serde_json::Value) -> String {
+        sentence(&LogLine {
+            action,
+            actor_name: "Ana García",
+            actor_kind: "user",
+            target_label: Some("Bob"),
+            target_email: Some("bob@example.com"),
+            details: &details,
+        })
+    }
+
+    #[test]
+    fn sentences_read_like_the_help_page() {
+        assert_eq!(
+            line("invitation.sent", serde_json::json!({"role": "member"})),
+            "Ana García invited bob@example.com as Member"
+        );
+        assert_eq!(line("member.removed", serde_json::json!({})), "Ana García removed Bob (bob@example.com)");
+        assert_eq!(
+            line("invitation.revoked", serde_json::json!({})),
+            "Ana García removed the invitation to bob@example.com"
+        );
+        assert_eq!(
+            line("member.role_changed", serde_json::json!({"from": "member", "to": "admin"})),
+            "Ana García changed Bob's role from Member to Admin"
+        );
+        assert_eq!(
+            line("plan.changed", serde_json::json!({"from": "free", "to": "business"})),
+            "Ana García changed the plan from Free to Business"
+        );
+        assert_eq!(
+            line("support.logs_viewed", serde_json::json!({})),
+            "Support staff (Ana García, support) viewed the logs"
+        );
+    }
+}

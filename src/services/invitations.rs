@@ -425,6 +425,26 @@ pub fn invitation_grants(conn: &mut DbConnection, invitation_id: i64) -> Service
         .load(conn)?)
 }
 
+/// The project grants of every open invitation of a workspace: invitation id → (name, access).
+pub fn open_invitation_grants(
+    conn: &mut DbConnection,
+    ws_id: i64,
+) -> ServiceResult<HashMap<i64, Vec<(String, String)>>> {
+    let rows: Vec<(i64, String, String)> = invitation_projects::table
+        .inner_join(invitations::table)
+        .inner_join(projects::table)
+        .filter(invitations::workspace_id.eq(ws_id))
+        .filter(invitations::status.eq_any(["pending", "expired"]))
+        .order(projects::name.asc())
+        .select((invitation_projects::invitation_id, projects::name, invitation_projects::access))
+        .load(conn)?;
+    let mut out: HashMap<i64, Vec<(String, String)>> = HashMap::new();
+    for (id, name, access) in rows {
+        out.entry(id).or_default().push((name, access));
+    }
+    Ok(out)
+}
+
 /// Loads an open (pending or expired) invitation of the workspace, locked.
 fn open_invitation(conn: &mut DbConnection, ws_id: i64, id: i64) -> ServiceResult<(Workspace, Invitation)> {
     database::lock_workspace(conn, ws_id)?;

@@ -15,6 +15,10 @@ pub enum AppError {
     LoginRequired { next: String },
     #[error("{title}: {message}")]
     Page { status: StatusCode, title: String, message: String },
+    /// The account may not use this workspace (never could, or was removed): a 403 page, and for
+    /// htmx a full reload so that the page itself says so.
+    #[error("{title}: {message}")]
+    NoAccess { title: String, message: String },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -90,6 +94,8 @@ impl From<diesel::r2d2::PoolError> for AppError {
 pub struct ErrorInfo {
     pub title: String,
     pub message: String,
+    /// htmx should reload the whole page rather than show an alert.
+    pub full_page: bool,
 }
 
 #[derive(Template)]
@@ -113,6 +119,7 @@ impl ResponseError for AppError {
         match self {
             AppError::LoginRequired { .. } => StatusCode::SEE_OTHER,
             AppError::Page { status, .. } => *status,
+            AppError::NoAccess { .. } => StatusCode::FORBIDDEN,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -123,7 +130,9 @@ impl ResponseError for AppError {
                 let to = format!("/login?next={}", super::url_encode(next));
                 return HttpResponse::SeeOther().insert_header((header::LOCATION, to)).finish();
             }
-            AppError::Page { title, message, .. } => (title.as_str(), message.as_str()),
+            AppError::Page { title, message, .. } | AppError::NoAccess { title, message } => {
+                (title.as_str(), message.as_str())
+            }
             AppError::Internal(cause) => {
                 tracing::error!(error = %cause, "request failed");
                 (
@@ -139,7 +148,8 @@ impl ResponseError for AppError {
             .insert_header((header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8")))
             .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
             .body(body);
-        res.extensions_mut().insert(ErrorInfo { title: title.to_owned(), message: message.to_owned() });
+        let full_page = matches!(self, AppError::NoAccess { .. });
+        res.extensions_mut().insert(ErrorInfo { title: title.to_owned(), message: message.to_owned(), full_page });
         res
     }
 }

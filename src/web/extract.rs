@@ -157,10 +157,14 @@ impl FromRequest for WsCtx {
                     if crate::domain::slug::looks_valid(&slug) { Workspace::find_by_slug(conn, &slug)? } else { None };
                 let Some(ws) = ws else { return Ok(Some((viewer, None))) };
                 let membership = Membership::find(conn, ws.id, viewer.user.id)?;
-                if let Some(m) = &membership {
-                    Membership::touch(conn, m.id, crate::domain::now())?;
-                }
-                Ok(Some((viewer, Some((ws, membership)))))
+                let removed = match &membership {
+                    Some(m) => {
+                        Membership::touch(conn, m.id, crate::domain::now())?;
+                        false
+                    }
+                    None => crate::services::members::was_removed(conn, ws.id, &viewer.user.email)?,
+                };
+                Ok(Some((viewer, Some((ws, membership, removed)))))
             })
             .await?;
             match loaded {
@@ -173,14 +177,21 @@ impl FromRequest for WsCtx {
                     "No workspace at this address",
                     "Check the link, or pick one of your workspaces from the menu.",
                 )),
-                Some((viewer, Some((ws, None)))) => Err(AppError::forbidden(
-                    format!("You don't have access to {}", ws.name),
-                    format!(
+                Some((_, Some((ws, None, true)))) => Err(AppError::NoAccess {
+                    title: format!("You no longer have access to {}", ws.name),
+                    message: format!(
+                        "You were removed from {} (or left it), so its pages are closed to you. Your other workspaces are not affected; ask its owner to invite you again if this is a mistake.",
+                        ws.name
+                    ),
+                }),
+                Some((viewer, Some((ws, None, false)))) => Err(AppError::NoAccess {
+                    title: format!("You don't have access to {}", ws.name),
+                    message: format!(
                         "You are signed in as {}, who is not a member of {}. Ask its owner to invite you, or switch to one of your own workspaces.",
                         viewer.user.email, ws.name
                     ),
-                )),
-                Some((viewer, Some((ws, Some(membership))))) => Ok(WsCtx { viewer, ws, membership }),
+                }),
+                Some((viewer, Some((ws, Some(membership), _)))) => Ok(WsCtx { viewer, ws, membership }),
             }
         })
     }

@@ -69,6 +69,11 @@ impl Stamp {
 
 pub struct MemberItem {
     pub membership_id: i64,
+    /// The viewer may remove this person (the trash icon is shown only then).
+    pub removable: bool,
+    /// The viewer may change this person's role.
+    pub role_editable: bool,
+    pub is_admin: bool,
     pub name: String,
     pub initial: String,
     pub email: String,
@@ -85,6 +90,7 @@ pub struct MemberItem {
 
 pub struct InvitationItem {
     pub id: i64,
+    pub projects: Vec<(String, String)>,
     pub email: String,
     pub role: &'static str,
     pub expired: bool,
@@ -116,9 +122,39 @@ pub struct ProjectChoice {
     pub name: String,
 }
 
+/// One line of the Logs panel.
+pub struct LogItem {
+    pub text: String,
+    pub when: Stamp,
+}
+
+pub fn log_items(rows: &[crate::db::audit::AuditEvent], now: NaiveDateTime) -> Vec<LogItem> {
+    rows.iter()
+        .map(|r| {
+            let details: serde_json::Value = serde_json::from_str(&r.details).unwrap_or_default();
+            LogItem {
+                text: crate::domain::audit::sentence(&crate::domain::audit::LogLine {
+                    action: &r.action,
+                    actor_name: &r.actor_name,
+                    actor_kind: &r.actor_kind,
+                    target_label: r.target_label.as_deref(),
+                    target_email: r.target_email.as_deref(),
+                    details: &details,
+                }),
+                when: Stamp::new(r.created_at, now),
+            }
+        })
+        .collect()
+}
+
+/// Entries in the Logs panel at the bottom of My Users.
+pub const LOG_PANEL_SIZE: i64 = 20;
+
 #[derive(Template)]
 #[template(path = "users.html")]
 struct UsersPage {
+    logs: Vec<LogItem>,
+    admins: Vec<(i64, String)>,
     chrome: Chrome,
     slug: String,
     can_manage: bool,
@@ -150,15 +186,23 @@ pub async fn render(
     let view = run(state, move |conn| {
         let view = members_view(conn, &ws, now)?;
         let projects = crate::db::project::Project::list(conn, ws.id)?;
-        Ok((view, projects))
+        let logs = crate::db::audit::AuditEvent::latest(conn, ws.id, LOG_PANEL_SIZE)?;
+        let grants = crate::services::invitations::open_invitation_grants(conn, ws.id)?;
+        Ok((view, projects, logs, grants))
     })
     .await?;
-    let (view, projects) = view;
+    let (view, projects, logs, mut grants) = view;
+    let viewer_role = ctx.role();
     let members: Vec<MemberItem> = view
         .members
         .into_iter()
         .map(|m| MemberItem {
             membership_id: m.row.membership.id,
+            removable: m.row.membership.user_id != ctx.user().id && viewer_role.can_remove(m.row.membership.role()),
+            role_editable: m.row.membership.user_id != ctx.user().id
+                && viewer_role.can_remove(m.row.membership.role())
+                && viewer_role.can_invite_as(Role::Admin),
+            is_admin: m.row.membership.role() == Role::Admin,
             initial: initial(&m.row.name),
             is_owner: m.row.membership.role() == Role::Owner,
             is_you: m.row.membership.user_id == ctx.user().id,
@@ -178,6 +222,7 @@ pub async fn render(
         .into_iter()
         .map(|i| InvitationItem {
             id: i.invitation.id,
+            projects: grants.remove(&i.invitation.id).unwrap_or_default(),
             role: Role::parse(&i.invitation.role).unwrap_or(Role::Member).label(),
             expired: i.expired,
             invited: Stamp::new(i.invitation.last_sent_at, now),
@@ -192,6 +237,9 @@ pub async fn render(
         })
         .collect();
     let idle_count = members.iter().filter(|m| m.idle_days.is_some()).count();
+    let admins =
+        members.iter().filter(|m| m.is_admin).map(|m| (m.membership_id, format!("{} ({})", m.name, m.email))).collect();
+    let logs = if viewer_role.can_manage_members() { log_items(&logs, now) } else { Vec::new() };
     let page = UsersPage {
         chrome: Chrome::workspace(session, ctx, format!("My Users · {}", ctx.ws.name), "users"),
         slug: ctx.ws.slug.clone(),
@@ -200,6 +248,8 @@ pub async fn render(
         can_invite_admins: ctx.role().can_invite_as(Role::Admin),
         form,
         projects: projects.into_iter().map(|p| ProjectChoice { id: p.id, name: p.name }).collect(),
+        logs,
+        admins,
         seats: SeatLine::new(&view.seats),
         member_count: format_count(members.len() as i64),
         members,

@@ -132,13 +132,15 @@ pub async fn htmx_fragments(
     let body =
         ErrorFragment { title: &info.title, message: &info.message }.render().unwrap_or_else(|_| info.message.clone());
     let (req, _) = res.into_parts();
-    let out = HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
+    let mut out = HttpResponse::build(status);
+    out.content_type("text/html; charset=utf-8")
         .insert_header(("HX-Retarget", "#status-region"))
         .insert_header(("HX-Reswap", "innerHTML"))
-        .insert_header((header::VARY, "HX-Request"))
-        .body(body);
-    Ok(ServiceResponse::new(req, out))
+        .insert_header((header::VARY, "HX-Request"));
+    if info.full_page {
+        out.insert_header(("HX-Refresh", "true"));
+    }
+    Ok(ServiceResponse::new(req, out.body(body)))
 }
 
 /// Paths whose last segments are secrets: logged with the secret replaced.

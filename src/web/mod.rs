@@ -13,6 +13,7 @@ pub mod members;
 pub mod middleware;
 pub mod pages;
 pub mod plan;
+pub mod removal;
 pub mod session;
 pub mod state;
 
@@ -85,6 +86,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) -> Vec<(Method, &'static str)> {
     r.post("/w/{ws}/settings/users/invitations", invitations::invite);
     r.post("/w/{ws}/settings/users/invitations/{id}/resend", invitations::resend);
     r.post("/w/{ws}/settings/users/invitations/{id}/link", invitations::copy_link);
+    r.delete("/w/{ws}/settings/users/invitations/{id}", removal::delete_invitation);
+    r.post("/w/{ws}/settings/users/invitations/{id}/revoke", removal::revoke_invitation_form);
+    r.delete("/w/{ws}/settings/users/members/{id}", removal::delete_member);
+    r.post("/w/{ws}/settings/users/members/{id}/remove", removal::remove_member_form);
+    r.post("/w/{ws}/settings/users/members/{id}/role", removal::change_role);
+    r.post("/w/{ws}/settings/users/transfer", removal::transfer);
+    r.post("/w/{ws}/leave", removal::leave);
     r.get("/invitations/{token}", invitee::show);
     r.post("/invitations/{token}/accept", invitee::accept);
     r.get("/w/{ws}/settings/plan", plan::page);

@@ -470,3 +470,51 @@ fn decode_qp(s: &str) -> String {
     }
     String::from_utf8_lossy(&out).into_owned()
 }
+
+impl TestApp {
+    /// An htmx request as the trash icon sends it: `DELETE` with `HX-Request` and the CSRF header.
+    pub async fn htmx_delete(&self, client: &Client, path: &str) -> Response {
+        let token = self.csrf(client).await;
+        client
+            .delete(self.url(path))
+            .header("HX-Request", "true")
+            .header("X-CSRF-Token", token)
+            .send()
+            .await
+            .expect("DELETE")
+    }
+
+    /// The membership id of `email` in `ws`.
+    pub async fn membership_id(&self, ws: &Workspace, email: &str) -> i64 {
+        let (ws_id, email) = (ws.id, email.to_owned());
+        self.db(move |conn| {
+            use diesel::prelude::*;
+            use roster::db::schema::{memberships, users};
+            memberships::table
+                .inner_join(users::table)
+                .filter(memberships::workspace_id.eq(ws_id))
+                .filter(users::email.eq(email))
+                .select(memberships::id)
+                .first(conn)
+                .expect("membership")
+        })
+        .await
+    }
+
+    pub async fn role_of(&self, ws: &Workspace, email: &str) -> Option<String> {
+        let (ws_id, email) = (ws.id, email.to_owned());
+        self.db(move |conn| {
+            use diesel::prelude::*;
+            use roster::db::schema::{memberships, users};
+            memberships::table
+                .inner_join(users::table)
+                .filter(memberships::workspace_id.eq(ws_id))
+                .filter(users::email.eq(email))
+                .select(memberships::role)
+                .first(conn)
+                .optional()
+                .expect("query")
+        })
+        .await
+    }
+}
