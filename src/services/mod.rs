@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod invitations;
 pub mod members;
 pub mod plans;
+pub mod projects;
 pub mod setup;
 pub mod workspaces;
 

@@ -86,6 +86,8 @@ pub struct MemberItem {
     pub tokens: String,
     pub last_active: Option<Stamp>,
     pub idle_days: Option<i64>,
+    /// For the "Manage projects" control: (project id, name, current access or `none`).
+    pub project_choices: Vec<(i64, String, String)>,
 }
 
 pub struct InvitationItem {
@@ -155,6 +157,8 @@ pub const LOG_PANEL_SIZE: i64 = 20;
 struct UsersPage {
     logs: Vec<LogItem>,
     admins: Vec<(i64, String)>,
+    /// Members (role member) with no project yet: (membership id, name).
+    unassigned: Vec<(i64, String)>,
     chrome: Chrome,
     slug: String,
     can_manage: bool,
@@ -197,6 +201,17 @@ pub async fn render(
         .members
         .into_iter()
         .map(|m| MemberItem {
+            project_choices: if viewer_role.can_manage_members() && m.row.membership.role() == Role::Member {
+                projects
+                    .iter()
+                    .map(|p| {
+                        let current = m.projects.iter().find(|(n, _)| *n == p.name).map(|(_, a)| a.clone());
+                        (p.id, p.name.clone(), current.unwrap_or_else(|| "none".into()))
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            },
             membership_id: m.row.membership.id,
             removable: m.row.membership.user_id != ctx.user().id && viewer_role.can_remove(m.row.membership.role()),
             role_editable: m.row.membership.user_id != ctx.user().id
@@ -237,6 +252,11 @@ pub async fn render(
         })
         .collect();
     let idle_count = members.iter().filter(|m| m.idle_days.is_some()).count();
+    let unassigned: Vec<(i64, String)> = members
+        .iter()
+        .filter(|m| m.role == Role::Member.label() && m.projects.is_empty())
+        .map(|m| (m.membership_id, m.name.clone()))
+        .collect();
     let admins =
         members.iter().filter(|m| m.is_admin).map(|m| (m.membership_id, format!("{} ({})", m.name, m.email))).collect();
     let logs = if viewer_role.can_manage_members() { log_items(&logs, now) } else { Vec::new() };
@@ -247,9 +267,10 @@ pub async fn render(
         can_change_plan: ctx.role().can_change_plan(),
         can_invite_admins: ctx.role().can_invite_as(Role::Admin),
         form,
-        projects: projects.into_iter().map(|p| ProjectChoice { id: p.id, name: p.name }).collect(),
+        projects: projects.iter().map(|p| ProjectChoice { id: p.id, name: p.name.clone() }).collect(),
         logs,
         admins,
+        unassigned,
         seats: SeatLine::new(&view.seats),
         member_count: format_count(members.len() as i64),
         members,

@@ -119,13 +119,15 @@ pub async fn htmx_fragments(
     if !is_htmx {
         return Ok(res);
     }
-    if res.status() == StatusCode::SEE_OTHER {
-        if let Some(loc) = res.headers().get(header::LOCATION).cloned() {
-            let (req, _) = res.into_parts();
-            let out = HttpResponse::Ok().insert_header(("HX-Redirect", loc)).finish();
-            return Ok(ServiceResponse::new(req, out));
-        }
-        return Ok(res);
+    // A redirect to sign in becomes a full navigation; other redirects are followed by the XHR,
+    // and forms pick their section out of the page with `hx-select`.
+    if res.status() == StatusCode::SEE_OTHER
+        && let Some(loc) = res.headers().get(header::LOCATION).cloned()
+        && loc.to_str().is_ok_and(|l| l.starts_with("/login"))
+    {
+        let (req, _) = res.into_parts();
+        let out = HttpResponse::Ok().insert_header(("HX-Redirect", loc)).finish();
+        return Ok(ServiceResponse::new(req, out));
     }
     let Some(info) = res.response().extensions().get::<ErrorInfo>().cloned() else { return Ok(res) };
     let status = res.status();

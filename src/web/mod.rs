@@ -13,6 +13,7 @@ pub mod members;
 pub mod middleware;
 pub mod pages;
 pub mod plan;
+pub mod projects;
 pub mod removal;
 pub mod session;
 pub mod state;
@@ -95,6 +96,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) -> Vec<(Method, &'static str)> {
     r.post("/w/{ws}/leave", removal::leave);
     r.get("/invitations/{token}", invitee::show);
     r.post("/invitations/{token}/accept", invitee::accept);
+    r.post("/w/{ws}/settings/users/members/{id}/projects", projects::member_projects);
+    r.get("/w/{ws}/projects", projects::list);
+    r.post("/w/{ws}/projects", projects::create);
+    r.get("/w/{ws}/projects/{id}", projects::show);
+    r.post("/w/{ws}/projects/{id}/rename", projects::rename);
+    r.post("/w/{ws}/projects/{id}/delete", projects::delete);
+    r.post("/w/{ws}/projects/{id}/members", projects::add_member);
+    r.post("/w/{ws}/projects/{id}/members/{membership}", projects::set_member);
     r.get("/w/{ws}/settings/plan", plan::page);
     r.post("/w/{ws}/settings/plan", plan::change);
     r.routes

@@ -518,3 +518,12 @@ impl TestApp {
         .await
     }
 }
+
+impl TestApp {
+    /// The membership id of `email` in the workspace with `slug`.
+    pub async fn membership_id_by_slug(&self, slug: &str, email: &str) -> i64 {
+        let slug = slug.to_owned();
+        let ws = self.db(move |conn| Workspace::find_by_slug(conn, &slug).expect("query").expect("workspace")).await;
+        self.membership_id(&ws, email).await
+    }
+}
