@@ -17,6 +17,9 @@ use crate::db::{DbConnection, lock_workspace};
 use crate::domain::audit::Action;
 use crate::domain::role::{Access, Role};
 
+/// (membership id, name, email, access) of someone with access to a project.
+pub type ProjectMember = (i64, String, String, Access);
+
 /// A project as a list or page shows it.
 pub struct ProjectView {
     pub project: Project,
@@ -24,7 +27,7 @@ pub struct ProjectView {
     pub access: Access,
     /// (membership id, name, email, access), by name. Owner and admins are not listed: they
     /// always have edit access.
-    pub members: Vec<(i64, String, String, Access)>,
+    pub members: Vec<ProjectMember>,
     pub usage: Totals,
 }
 
@@ -93,10 +96,7 @@ fn usage_by_project(conn: &mut DbConnection, ws_id: i64) -> ServiceResult<HashMa
     Ok(out)
 }
 
-fn members_by_project(
-    conn: &mut DbConnection,
-    ws_id: i64,
-) -> ServiceResult<HashMap<i64, Vec<(i64, String, String, Access)>>> {
+fn members_by_project(conn: &mut DbConnection, ws_id: i64) -> ServiceResult<HashMap<i64, Vec<ProjectMember>>> {
     let people: HashMap<i64, MemberRow> =
         Membership::list_with_users(conn, ws_id)?.into_iter().map(|m| (m.membership.id, m)).collect();
     let rows: Vec<(i64, i64, String)> = project_members::table
@@ -104,7 +104,7 @@ fn members_by_project(
         .filter(projects::workspace_id.eq(ws_id))
         .select((project_members::project_id, project_members::membership_id, project_members::access))
         .load(conn)?;
-    let mut out: HashMap<i64, Vec<(i64, String, String, Access)>> = HashMap::new();
+    let mut out: HashMap<i64, Vec<ProjectMember>> = HashMap::new();
     for (project, membership, access) in rows {
         if let (Some(m), Some(a)) = (people.get(&membership), Access::parse(&access)) {
             out.entry(project).or_default().push((membership, m.name.clone(), m.email.clone(), a));
