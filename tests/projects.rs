@@ -113,7 +113,8 @@ async fn visibility_and_write_matrix(app: TestApp) {
     .await;
     // Writes: rename needs edit access; everything else needs owner or admin.
     let nia = app.membership_id_by_slug(&w.slug, "nia@example.com").await.to_string();
-    let writes: Vec<(String, Vec<(&str, String)>, [u16; 6])> = vec![
+    type Write<'a> = (String, Vec<(&'a str, String)>, [u16; 6]);
+    let writes: Vec<Write> = vec![
         (format!("{page}/rename"), vec![("name", "Support Bot".into())], [303, 303, 403, 303, 403, 403]),
         (
             format!("{page}/members"),
