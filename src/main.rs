@@ -36,6 +36,13 @@ enum Command {
         #[arg(long, default_value = "professional")]
         plan: String,
     },
+    /// Create a demo workspace ("Demo Bots") with members, projects and two months of usage, so
+    /// the pages can be seen without a chatbot platform. Everyone gets the same password.
+    Demo {
+        /// The demo owner's email; members get addresses at the same domain.
+        #[arg(long, default_value = "owner@demo.example")]
+        email: String,
+    },
     /// Create a support staff account (reads any workspace's logs, read-only).
     CreateStaff {
         #[arg(long)]
@@ -92,6 +99,19 @@ fn run(cli: Cli) -> Result<(), String> {
             println!("My Users: {}/w/{}/settings/users", config.public_url, ws.slug);
             if generated {
                 println!("Password (shown once): {password}");
+            }
+            Ok(())
+        }
+        Command::Demo { email } => {
+            let email = Email::parse(&email).map_err(|e| format!("--email {e}."))?;
+            let (password, generated) = read_password()?;
+            let pool = roster::prepare_database(&config)?;
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            let demo = roster::services::demo::create(&mut conn, &email, &password).map_err(|e| e.to_string())?;
+            println!("Created {} with 6 members, 3 projects and {} usage events.", demo.workspace.name, demo.events);
+            println!("Sign in as {} at {}/login", demo.owner.email, config.public_url);
+            if generated {
+                println!("Password for every demo account (shown once): {password}");
             }
             Ok(())
         }

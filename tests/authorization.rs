@@ -114,6 +114,22 @@ const MATRIX: &[Row] = &[
         "/w/{ws}/projects/999999/members/999999",
         [303, 403, 403, 400, 400, 403],
     ),
+    row("GET", "/w/{ws}/settings/usage", "/w/{ws}/settings/usage", [303, 403, 403, 200, 200, 403]),
+    row(
+        "POST",
+        "/w/{ws}/settings/usage/caps/{id}",
+        "/w/{ws}/settings/usage/caps/999999",
+        [303, 403, 403, 404, 404, 403],
+    ),
+    row("GET", "/w/{ws}/settings/api-keys", "/w/{ws}/settings/api-keys", [303, 403, 403, 200, 200, 403]),
+    row("POST", "/w/{ws}/settings/api-keys", "/w/{ws}/settings/api-keys", [303, 403, 403, 422, 422, 403]),
+    row(
+        "POST",
+        "/w/{ws}/settings/api-keys/{id}/revoke",
+        "/w/{ws}/settings/api-keys/999999/revoke",
+        [303, 403, 403, 404, 404, 403],
+    ),
+    row("POST", "/api/v1/usage", "/api/v1/usage", [401, 401, 401, 401, 401, 401]),
     row("GET", "/w/{ws}/settings/plan", "/w/{ws}/settings/plan", [303, 403, 403, 200, 200, 403]),
     row("POST", "/w/{ws}/settings/plan", "/w/{ws}/settings/plan", [303, 403, 403, 403, 422, 403]),
 ];

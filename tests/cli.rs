@@ -175,3 +175,28 @@ async fn create_owner_without_a_pipe_prints_a_generated_password(app: TestApp) {
     let browser = app.browser();
     assert_eq!(app.sign_in(&browser, "lee@support.example.com", &password).await.status(), StatusCode::SEE_OTHER);
 }
+
+#[test]
+fn demo_creates_a_workspace_with_usage_to_look_at() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut child = roster(dir.path())
+        .arg("demo")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("demo");
+    child.stdin.take().expect("stdin").write_all(b"demo password 1\n").expect("write");
+    let out = child.wait_with_output().expect("wait");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("Created Demo Bots with 6 members, 3 projects and"), "{stdout}");
+    assert!(stdout.contains("Sign in as owner@demo.example"));
+    let events: usize = stdout
+        .split("projects and ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .expect("count");
+    assert!(events > 100, "a month of usage: {events}");
+}

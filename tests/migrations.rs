@@ -16,7 +16,7 @@ backend_tests!(
     one_pending_invitation_per_email_per_workspace,
 );
 
-const TABLES: [&str; 16] = [
+const TABLES: [&str; 17] = [
     "api_keys",
     "audit_events",
     "email_outbox",
@@ -28,6 +28,7 @@ const TABLES: [&str; 16] = [
     "project_members",
     "projects",
     "setup_tokens",
+    "usage_alerts",
     "usage_daily",
     "usage_events",
     "usage_monthly",

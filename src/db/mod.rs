@@ -1,6 +1,7 @@
 //! Database access: one connection type over SQLite and PostgreSQL, the r2d2 pool, migrations,
 //! and the row structs with their queries (one file per entity).
 
+pub mod api_key;
 pub mod audit;
 pub mod invitation;
 pub mod membership;

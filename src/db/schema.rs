@@ -145,6 +145,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    usage_alerts (workspace_id, month, threshold) {
+        workspace_id -> BigInt,
+        month -> Date,
+        threshold -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     audit_events (id) {
         id -> BigInt,
         workspace_id -> Nullable<BigInt>,
@@ -229,6 +238,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     usage_events,
     usage_monthly,
     usage_daily,
+    usage_alerts,
     audit_events,
     email_outbox,
     setup_tokens,

@@ -66,6 +66,67 @@ pub fn invitation(m: &InvitationMail<'_>) -> Result<Email, askama::Error> {
     })
 }
 
+#[derive(Template)]
+#[template(path = "email/usage_alert.txt")]
+struct UsageAlertText<'a> {
+    m: &'a UsageAlertMail<'a>,
+    messages: String,
+    messages_limit: String,
+    tokens: String,
+    tokens_limit: String,
+}
+
+#[derive(Template)]
+#[template(path = "email/usage_alert.html")]
+struct UsageAlertHtml<'a> {
+    m: &'a UsageAlertMail<'a>,
+    messages: String,
+    messages_limit: String,
+    tokens: String,
+    tokens_limit: String,
+}
+
+pub struct UsageAlertMail<'a> {
+    pub to: &'a str,
+    pub owner: &'a str,
+    pub workspace: &'a str,
+    /// 80 or 100.
+    pub threshold: i32,
+    pub messages: i64,
+    pub messages_limit: i64,
+    pub tokens: i64,
+    pub tokens_limit: i64,
+    /// When the allowance resets, as words.
+    pub resets: &'a str,
+}
+
+/// "Acme Bots has used 80% of its monthly allowance".
+pub fn usage_alert(m: &UsageAlertMail<'_>) -> Result<Email, askama::Error> {
+    use crate::domain::format_count as n;
+    let text = UsageAlertText {
+        m,
+        messages: n(m.messages),
+        messages_limit: n(m.messages_limit),
+        tokens: n(m.tokens),
+        tokens_limit: n(m.tokens_limit),
+    }
+    .render()?;
+    let html = UsageAlertHtml {
+        m,
+        messages: n(m.messages),
+        messages_limit: n(m.messages_limit),
+        tokens: n(m.tokens),
+        tokens_limit: n(m.tokens_limit),
+    }
+    .render()?;
+    let subject = if m.threshold >= 100 {
+        format!("{} has used its whole monthly allowance", m.workspace)
+    } else {
+        format!("{} has used {}% of its monthly allowance", m.workspace, m.threshold)
+    };
+    Ok(Email { to: m.to.to_owned(), subject, text, html })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

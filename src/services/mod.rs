@@ -2,11 +2,14 @@
 //! the audit row (and outbox message). Called from handlers inside `web::block`.
 
 pub mod accounts;
+pub mod api_keys;
+pub mod demo;
 pub mod invitations;
 pub mod members;
 pub mod plans;
 pub mod projects;
 pub mod setup;
+pub mod usage;
 pub mod workspaces;
 
 /// What a use case can refuse, in words the person can act on. Mapped to HTTP statuses in one

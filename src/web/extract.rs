@@ -51,6 +51,8 @@ pub struct WsCtx {
     pub viewer: Viewer,
     pub ws: Workspace,
     pub membership: Membership,
+    /// For owner and admins: the usage banner, when this month passed 80 % or 100 %.
+    pub usage_alert: Option<(i32, String)>,
 }
 
 impl WsCtx {
@@ -157,14 +159,34 @@ impl FromRequest for WsCtx {
                     if crate::domain::slug::looks_valid(&slug) { Workspace::find_by_slug(conn, &slug)? } else { None };
                 let Some(ws) = ws else { return Ok(Some((viewer, None))) };
                 let membership = Membership::find(conn, ws.id, viewer.user.id)?;
+                let mut alert = None;
                 let removed = match &membership {
                     Some(m) => {
                         Membership::touch(conn, m.id, crate::domain::now())?;
+                        if m.role().can_manage_members() {
+                            alert = crate::services::usage::alert_level(conn, &ws)?.map(|(level, a)| {
+                                let text = if level >= 100 {
+                                    format!(
+                                        "{} has used its whole monthly allowance; new usage is refused until {}.",
+                                        ws.name,
+                                        a.resets_at().format("%B %-d")
+                                    )
+                                } else {
+                                    format!(
+                                        "{} has used {}% of its monthly allowance ({}).",
+                                        ws.name,
+                                        a.percent(),
+                                        a.describe()
+                                    )
+                                };
+                                (level, text)
+                            });
+                        }
                         false
                     }
                     None => crate::services::members::was_removed(conn, ws.id, &viewer.user.email)?,
                 };
-                Ok(Some((viewer, Some((ws, membership, removed)))))
+                Ok(Some((viewer, Some((ws, membership, removed, alert)))))
             })
             .await?;
             match loaded {
@@ -177,21 +199,23 @@ impl FromRequest for WsCtx {
                     "No workspace at this address",
                     "Check the link, or pick one of your workspaces from the menu.",
                 )),
-                Some((_, Some((ws, None, true)))) => Err(AppError::NoAccess {
+                Some((_, Some((ws, None, true, _)))) => Err(AppError::NoAccess {
                     title: format!("You no longer have access to {}", ws.name),
                     message: format!(
                         "You were removed from {} (or left it), so its pages are closed to you. Your other workspaces are not affected; ask its owner to invite you again if this is a mistake.",
                         ws.name
                     ),
                 }),
-                Some((viewer, Some((ws, None, false)))) => Err(AppError::NoAccess {
+                Some((viewer, Some((ws, None, false, _)))) => Err(AppError::NoAccess {
                     title: format!("You don't have access to {}", ws.name),
                     message: format!(
                         "You are signed in as {}, who is not a member of {}. Ask its owner to invite you, or switch to one of your own workspaces.",
                         viewer.user.email, ws.name
                     ),
                 }),
-                Some((viewer, Some((ws, Some(membership), _)))) => Ok(WsCtx { viewer, ws, membership }),
+                Some((viewer, Some((ws, Some(membership), _, usage_alert)))) => {
+                    Ok(WsCtx { viewer, ws, membership, usage_alert })
+                }
             }
         })
     }

@@ -37,6 +37,8 @@ pub struct Chrome {
     /// Which menu entry is current: `projects`, `users`, `usage`, `plan`, `account`.
     pub section: &'static str,
     pub flash: Option<Flash>,
+    /// For owner and admins: (80 or 100, sentence) when the month's usage has passed a threshold.
+    pub usage_alert: Option<(i32, String)>,
 }
 
 impl Chrome {
@@ -51,6 +53,7 @@ impl Chrome {
             switcher: Vec::new(),
             section: "",
             flash: session::take_flash(session),
+            usage_alert: None,
         }
     }
 
@@ -78,6 +81,7 @@ impl Chrome {
         for link in &mut c.switcher {
             link.current = link.slug == ctx.ws.slug;
         }
+        c.usage_alert = ctx.usage_alert.clone();
         c.ws = Some(NavWs {
             slug: ctx.ws.slug.clone(),
             name: ctx.ws.name.clone(),

@@ -2,6 +2,8 @@
 //! input, call a service inside `web::block`, render a template.
 
 pub mod account;
+pub mod api;
+pub mod api_keys;
 pub mod assets;
 pub mod auth;
 pub mod error;
@@ -17,6 +19,7 @@ pub mod projects;
 pub mod removal;
 pub mod session;
 pub mod state;
+pub mod usage;
 
 use actix_web::http::Method;
 use actix_web::{FromRequest, Handler, Responder, web};
@@ -104,6 +107,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) -> Vec<(Method, &'static str)> {
     r.post("/w/{ws}/projects/{id}/delete", projects::delete);
     r.post("/w/{ws}/projects/{id}/members", projects::add_member);
     r.post("/w/{ws}/projects/{id}/members/{membership}", projects::set_member);
+    r.get("/w/{ws}/settings/usage", usage::page);
+    r.post("/w/{ws}/settings/usage/caps/{id}", usage::set_cap);
+    r.get("/w/{ws}/settings/api-keys", api_keys::page);
+    r.post("/w/{ws}/settings/api-keys", api_keys::create);
+    r.post("/w/{ws}/settings/api-keys/{id}/revoke", api_keys::revoke);
+    r.post("/api/v1/usage", api::ingest);
     r.get("/w/{ws}/settings/plan", plan::page);
     r.post("/w/{ws}/settings/plan", plan::change);
     r.routes
