@@ -25,6 +25,8 @@ pub struct Config {
     pub invites_per_day: i64,
     /// How often the outbox worker looks for due mail when nothing wakes it.
     pub outbox_poll: std::time::Duration,
+    /// Audit rows older than this many days are pruned by `roster audit prune`; `None` keeps all.
+    pub audit_retention_days: Option<i64>,
 }
 
 /// A start-up problem, said in one sentence that names the setting and the fix.
@@ -109,6 +111,12 @@ impl Config {
             http_workers: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
             invites_per_day,
             outbox_poll: std::time::Duration::from_secs(5),
+            audit_retention_days: match var("ROSTER_AUDIT_RETENTION_DAYS") {
+                Some(v) => Some(v.parse::<i64>().ok().filter(|d| *d >= 1).ok_or_else(|| {
+                    ConfigError(format!("ROSTER_AUDIT_RETENTION_DAYS is '{v}'; use a whole number of days, 1 or more (or unset it to keep every row)."))
+                })?),
+                None => None,
+            },
         })
     }
 
@@ -128,6 +136,7 @@ impl Config {
             http_workers: 2,
             invites_per_day: 200,
             outbox_poll: std::time::Duration::from_millis(200),
+            audit_retention_days: None,
         }
     }
 

@@ -43,6 +43,11 @@ enum Command {
         #[arg(long, default_value = "owner@demo.example")]
         email: String,
     },
+    /// Check or prune the audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Create a support staff account (reads any workspace's logs, read-only).
     CreateStaff {
         #[arg(long)]
@@ -50,6 +55,18 @@ enum Command {
         #[arg(long)]
         name: String,
     },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Walk each workspace's hash chain and report the first row that does not verify (exit 1).
+    Verify {
+        /// Only this workspace (its slug).
+        #[arg(long)]
+        workspace: Option<String>,
+    },
+    /// Delete rows older than ROSTER_AUDIT_RETENTION_DAYS, recording the pruning as a row.
+    Prune,
 }
 
 fn main() -> ExitCode {
@@ -113,6 +130,49 @@ fn run(cli: Cli) -> Result<(), String> {
             if generated {
                 println!("Password for every demo account (shown once): {password}");
             }
+            Ok(())
+        }
+        Command::Audit { command: AuditCommand::Verify { workspace } } => {
+            let pool = roster::prepare_database(&config)?;
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            let only = match workspace {
+                Some(slug) => Some(
+                    roster::db::workspace::Workspace::find_by_slug(&mut conn, &slug)
+                        .map_err(|e| e.to_string())?
+                        .ok_or_else(|| format!("--workspace: there is no workspace '{slug}'."))?
+                        .id,
+                ),
+                None => None,
+            };
+            let report = roster::services::audit_log::verify(&mut conn, only).map_err(|e| e.to_string())?;
+            if let Some(b) = report.broken.first() {
+                for b in &report.broken {
+                    println!(
+                        "BROKEN  {}: row {} ({}, {} UTC) {}.",
+                        b.workspace,
+                        b.id,
+                        b.action,
+                        b.created_at.format("%Y-%m-%d %H:%M:%S"),
+                        b.problem
+                    );
+                }
+                return Err(format!(
+                    "the audit log of {} does not verify from row {} on; it was changed outside Roster.",
+                    b.workspace, b.id
+                ));
+            }
+            println!("OK  {} rows in {} chains verify.", report.rows, report.chains);
+            Ok(())
+        }
+        Command::Audit { command: AuditCommand::Prune } => {
+            let Some(days) = config.audit_retention_days else {
+                println!("Retention is off (ROSTER_AUDIT_RETENTION_DAYS is unset): every audit row is kept.");
+                return Ok(());
+            };
+            let pool = roster::prepare_database(&config)?;
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            let (workspaces, rows) = roster::services::audit_log::prune(&mut conn, days).map_err(|e| e.to_string())?;
+            println!("Pruned {rows} audit rows older than {days} days in {workspaces} workspaces.");
             Ok(())
         }
         Command::CreateStaff { email, name } => {

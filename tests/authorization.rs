@@ -33,7 +33,7 @@ const MATRIX: &[Row] = &[
     //                                                                     anon outs  memb admin owner staff
     row("GET", "/healthz", "/healthz", [200, 200, 200, 200, 200, 200]),
     row("GET", "/static/{file}", "/static/app.css", [200, 200, 200, 200, 200, 200]),
-    row("GET", "/", "/", [303, 303, 303, 303, 303, 200]),
+    row("GET", "/", "/", [303, 303, 303, 303, 303, 303]),
     row("GET", "/login", "/login", [200, 303, 303, 303, 303, 303]),
     row("POST", "/login", "/login", [422, 422, 422, 422, 422, 422]),
     row("POST", "/logout", "/logout", [303, 303, 303, 303, 303, 303]),
@@ -130,6 +130,16 @@ const MATRIX: &[Row] = &[
         [303, 403, 403, 404, 404, 403],
     ),
     row("POST", "/api/v1/usage", "/api/v1/usage", [401, 401, 401, 401, 401, 401]),
+    row("GET", "/w/{ws}/settings/users/logs", "/w/{ws}/settings/users/logs", [303, 403, 403, 200, 200, 403]),
+    row("GET", "/w/{ws}/settings/users/logs.csv", "/w/{ws}/settings/users/logs.csv", [303, 403, 403, 200, 200, 403]),
+    row("GET", "/support", "/support", [303, 404, 404, 404, 404, 200]),
+    row("GET", "/support/workspaces/{ws}/logs", "/support/workspaces/{ws}/logs", [303, 404, 404, 404, 404, 200]),
+    row(
+        "GET",
+        "/support/workspaces/{ws}/logs.csv",
+        "/support/workspaces/{ws}/logs.csv",
+        [303, 404, 404, 404, 404, 200],
+    ),
     row("GET", "/w/{ws}/settings/plan", "/w/{ws}/settings/plan", [303, 403, 403, 200, 200, 403]),
     row("POST", "/w/{ws}/settings/plan", "/w/{ws}/settings/plan", [303, 403, 403, 403, 422, 403]),
 ];

@@ -16,9 +16,10 @@ backend_tests!(
     one_pending_invitation_per_email_per_workspace,
 );
 
-const TABLES: [&str; 17] = [
+const TABLES: [&str; 18] = [
     "api_keys",
     "audit_events",
+    "audit_retention",
     "email_outbox",
     "invitation_projects",
     "invitation_retired_tokens",

@@ -131,6 +131,12 @@ struct NewAuditEvent<'a> {
 /// Appends one row to the workspace's chain. Call inside the transaction of the change, after
 /// `db::lock_workspace`, so that two writers cannot both chain onto the same previous row.
 pub fn record(conn: &mut DbConnection, entry: &Entry<'_>) -> QueryResult<()> {
+    record_at(conn, entry, crate::domain::now())
+}
+
+/// As `record`, with the time given (imports and tests of retention).
+pub fn record_at(conn: &mut DbConnection, entry: &Entry<'_>, created_at: NaiveDateTime) -> QueryResult<()> {
+    let created_at = crate::domain::truncate_micros(created_at);
     let mut query = audit_events::table.into_boxed();
     query = match entry.workspace_id {
         Some(ws) => query.filter(audit_events::workspace_id.eq(ws)),
@@ -140,7 +146,6 @@ pub fn record(conn: &mut DbConnection, entry: &Entry<'_>) -> QueryResult<()> {
         query.order(audit_events::id.desc()).select(audit_events::hash).first(conn).optional()?;
     let prev = prev.unwrap_or_else(|| GENESIS_HASH.to_owned());
     let details = entry.details.to_string();
-    let created_at = crate::domain::now();
     let fields = HashedFields {
         workspace_id: entry.workspace_id,
         created_at,

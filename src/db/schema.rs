@@ -176,6 +176,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    audit_retention (id) {
+        id -> BigInt,
+        workspace_id -> Nullable<BigInt>,
+        cutoff_id -> BigInt,
+        anchor_hash -> Text,
+        cutoff_at -> Timestamp,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     email_outbox (id) {
         id -> BigInt,
         workspace_id -> Nullable<BigInt>,
@@ -240,6 +251,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     usage_daily,
     usage_alerts,
     audit_events,
+    audit_retention,
     email_outbox,
     setup_tokens,
     login_failures,

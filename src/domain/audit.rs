@@ -28,10 +28,11 @@ pub enum Action {
     ApiKeyRevoked,
     UsageCapSet,
     SupportLogsViewed,
+    AuditPruned,
 }
 
 impl Action {
-    pub const ALL: [Action; 22] = [
+    pub const ALL: [Action; 23] = [
         Action::WorkspaceCreated,
         Action::InvitationSent,
         Action::InvitationResent,
@@ -54,6 +55,7 @@ impl Action {
         Action::ApiKeyRevoked,
         Action::UsageCapSet,
         Action::SupportLogsViewed,
+        Action::AuditPruned,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -80,6 +82,7 @@ impl Action {
             Action::ApiKeyRevoked => "api_key.revoked",
             Action::UsageCapSet => "usage.cap_set",
             Action::SupportLogsViewed => "support.logs_viewed",
+            Action::AuditPruned => "audit.pruned",
         }
     }
 
@@ -263,6 +266,11 @@ pub fn sentence(l: &LogLine<'_>) -> String {
         Some(Action::ApiKeyRevoked) => format!("{actor} revoked the API key {target}"),
         Some(Action::UsageCapSet) => format!("{actor} set {person}'s monthly cap ({})", text("summary")),
         Some(Action::SupportLogsViewed) => format!("Support staff ({actor}, support) viewed the logs"),
+        Some(Action::AuditPruned) => format!(
+            "{actor} removed {} log entries older than {} (retention policy)",
+            d.get("deleted").and_then(|v| v.as_i64()).unwrap_or(0),
+            text("cutoff_date")
+        ),
         None => format!("{actor}: {}", l.action),
     }
 }

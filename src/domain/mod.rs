@@ -2,6 +2,7 @@
 //! Unit-tested beside the code, without a database.
 
 pub mod audit;
+pub mod csv;
 pub mod email;
 pub mod ids;
 pub mod plan;

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod api_keys;
+pub mod audit_log;
 pub mod demo;
 pub mod invitations;
 pub mod members;

@@ -11,6 +11,7 @@ pub mod extract;
 pub mod invitations;
 pub mod invitee;
 pub mod layout;
+pub mod logs;
 pub mod members;
 pub mod middleware;
 pub mod pages;
@@ -113,6 +114,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) -> Vec<(Method, &'static str)> {
     r.post("/w/{ws}/settings/api-keys", api_keys::create);
     r.post("/w/{ws}/settings/api-keys/{id}/revoke", api_keys::revoke);
     r.post("/api/v1/usage", api::ingest);
+    r.get("/w/{ws}/settings/users/logs", logs::page);
+    r.get("/w/{ws}/settings/users/logs.csv", logs::csv);
+    r.get("/support", logs::support);
+    r.get("/support/workspaces/{ws}/logs", logs::support_logs);
+    r.get("/support/workspaces/{ws}/logs.csv", logs::support_csv);
     r.get("/w/{ws}/settings/plan", plan::page);
     r.post("/w/{ws}/settings/plan", plan::change);
     r.routes

@@ -40,6 +40,9 @@ pub async fn home(session: Session, viewer: MaybeViewer) -> AppResult<HttpRespon
     if let Some(ws) = viewer.workspaces.first() {
         return Ok(see_other(&format!("/w/{}/settings/users", ws.slug)));
     }
+    if viewer.user.is_staff {
+        return Ok(see_other("/support"));
+    }
     let page = NoWorkspacePage { chrome: Chrome::account(&session, &viewer, "No workspace yet", "") };
     Ok(html(StatusCode::OK, page.render()?))
 }
