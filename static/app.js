@@ -1,9 +1,25 @@
 // Roster's small progressive enhancements. Everything works without this file.
 "use strict";
-document.addEventListener("htmx:afterSwap", function (event) {
-  // After a swap that removed the focused element, put focus somewhere sensible.
-  if (!document.activeElement || document.activeElement === document.body) {
-    var main = document.getElementById("main");
-    if (main) main.focus();
+(function () {
+  var nextFocus = null;
+  // Before a row is removed, remember where keyboard focus should go next: the following row's
+  // trash icon (or first button), else the previous row's, else the Members heading. (Events on the removed row
+  // never reach the document, so focus moves when the out-of-band updates land.)
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail && event.detail.elt;
+    if (!elt || !elt.hasAttribute("hx-delete")) return;
+    var row = elt.closest("tr");
+    var next = row && (row.nextElementSibling || row.previousElementSibling);
+    var target = next && (next.querySelector("button[hx-delete]") || next.querySelector("button, a[href], summary"));
+    nextFocus = target || document.getElementById("members-title");
+  });
+  function moveFocus() {
+    if (nextFocus && document.body.contains(nextFocus)) {
+      var el = nextFocus;
+      nextFocus = null;
+      window.setTimeout(function () { el.focus(); }, 0);
+    }
   }
-});
+  document.addEventListener("htmx:oobAfterSwap", moveFocus);
+  document.addEventListener("htmx:afterSettle", moveFocus);
+})();
