@@ -23,6 +23,7 @@ backend_tests!(
     unknown_pages_and_workspaces_are_404_pages,
     security_headers_are_sent,
     health_check_reports_ok,
+    oversized_forms_are_refused_with_413,
 );
 
 async fn setup_link_creates_the_first_owner_and_works_once(app: TestApp) {
@@ -343,4 +344,26 @@ async fn health_check_reports_ok(app: TestApp) {
     let body = expect_status(app.get(&app.browser(), "/healthz").await, StatusCode::OK).await;
     assert_eq!(body, "ok\n");
     let _ = Role::Member;
+}
+
+async fn oversized_forms_are_refused_with_413(app: TestApp) {
+    app.create_owner("olivia@example.com", "Olivia", "Acme", Plan::Business).await;
+    let browser = app.signed_in("olivia@example.com").await;
+    let token = app.csrf(&browser).await;
+    let huge = "a".repeat(70 * 1024);
+    let res = browser
+        .post(app.url("/w/acme/settings/users/invitations"))
+        .form(&[("csrf_token", token.as_str()), ("emails", huge.as_str())])
+        .send()
+        .await
+        .expect("post");
+    let body = expect_status(res, StatusCode::PAYLOAD_TOO_LARGE).await;
+    assert!(body.contains("That form is too large"), "{body}");
+    let count: i64 = app
+        .db(|conn| {
+            use diesel::prelude::*;
+            roster::db::schema::invitations::table.count().get_result(conn).expect("count")
+        })
+        .await;
+    assert_eq!(count, 0);
 }

@@ -19,6 +19,15 @@ pub struct Totals {
     pub automations: i64,
 }
 
+impl std::ops::AddAssign for Totals {
+    fn add_assign(&mut self, o: Totals) {
+        self.messages += o.messages;
+        self.tokens += o.tokens;
+        self.agent_runs += o.agent_runs;
+        self.automations += o.automations;
+    }
+}
+
 /// Each member's totals for a month, summed over projects: (user id, totals).
 pub fn per_user(conn: &mut DbConnection, workspace_id: i64, month: NaiveDate) -> QueryResult<Vec<(i64, Totals)>> {
     let rows: Vec<(i64, i64, i64, i64, i64)> = usage_monthly::table
@@ -34,11 +43,7 @@ pub fn per_user(conn: &mut DbConnection, workspace_id: i64, month: NaiveDate) ->
         .load(conn)?;
     let mut out: std::collections::BTreeMap<i64, Totals> = Default::default();
     for (user, messages, tokens, agent_runs, automations) in rows {
-        let t = out.entry(user).or_default();
-        t.messages += messages;
-        t.tokens += tokens;
-        t.agent_runs += agent_runs;
-        t.automations += automations;
+        *out.entry(user).or_default() += Totals { messages, tokens, agent_runs, automations };
     }
     Ok(out.into_iter().collect())
 }

@@ -458,6 +458,17 @@ fn open_invitation(conn: &mut DbConnection, ws_id: i64, id: i64) -> ServiceResul
     }
 }
 
+/// An expired invitation holds no seat: sending it again needs a free one.
+fn ensure_seat_if_expired(conn: &mut DbConnection, ws: &Workspace, inv: &Invitation) -> ServiceResult<()> {
+    if inv.is_expired(crate::domain::now()) {
+        let seats = workspaces::seat_usage(conn, ws)?;
+        if !seats.has_room_for(1) {
+            return Err(ServiceError::Conflict(format!("No seat left for {}. {}", inv.email, no_seat_message(&seats))));
+        }
+    }
+    Ok(())
+}
+
 /// Sends an invitation again with a new link. At most once a minute and `RESENDS_PER_DAY` times a
 /// day; an expired invitation needs a free seat.
 pub fn resend(
@@ -494,12 +505,7 @@ pub fn resend(
                 settings.invites_per_day
             )));
         }
-        if inv.is_expired(now) {
-            let seats = workspaces::seat_usage(conn, &ws)?;
-            if !seats.has_room_for(1) {
-                return Err(ServiceError::Conflict(format!("No seat left for {}. {}", inv.email, no_seat_message(&seats))));
-            }
-        }
+        ensure_seat_if_expired(conn, &ws, &inv)?;
         rotate(conn, &ws, &inv, actor, None, Delivery::Email, settings)?;
         Ok(inv.email)
     })
@@ -535,6 +541,35 @@ pub fn copy_link(
     })
 }
 
+/// Marks an invitation revoked with its `invitation.revoked` row (inside the caller's locked
+/// transaction). Used by the trash icon and when the person who sent it loses access.
+pub fn withdraw(
+    conn: &mut DbConnection,
+    ws_id: i64,
+    invitation_id: i64,
+    email: &str,
+    actor: &Actor,
+    details: serde_json::Value,
+) -> ServiceResult<()> {
+    diesel::update(invitations::table.find(invitation_id))
+        .set((invitations::status.eq("revoked"), invitations::ended_at.eq(Some(crate::domain::now()))))
+        .execute(conn)?;
+    audit::record(
+        conn,
+        &Entry {
+            workspace_id: Some(ws_id),
+            action: Action::InvitationRevoked,
+            actor,
+            target_type: Some("invitation"),
+            target_id: Some(invitation_id),
+            target_label: Some(email),
+            target_email: Some(email),
+            details,
+        },
+    )?;
+    Ok(())
+}
+
 /// Withdraws a pending (or expired) invitation: the "invitation removal" of the logs.
 pub fn revoke(
     conn: &mut DbConnection,
@@ -548,23 +583,8 @@ pub fn revoke(
     }
     conn.transaction(|conn| {
         let (ws, inv) = open_invitation(conn, ws_id, invitation_id)?;
-        let now = crate::domain::now();
-        diesel::update(invitations::table.find(inv.id))
-            .set((invitations::status.eq("revoked"), invitations::ended_at.eq(Some(now))))
-            .execute(conn)?;
-        audit::record(
-            conn,
-            &Entry {
-                workspace_id: Some(ws.id),
-                action: Action::InvitationRevoked,
-                actor,
-                target_type: Some("invitation"),
-                target_id: Some(inv.id),
-                target_label: Some(&inv.email),
-                target_email: Some(&inv.email),
-                details: serde_json::json!({ "role": inv.role, "was_expired": inv.is_expired(now) }),
-            },
-        )?;
+        let details = serde_json::json!({ "role": inv.role, "was_expired": inv.is_expired(crate::domain::now()) });
+        withdraw(conn, ws.id, inv.id, &inv.email, actor, details)?;
         Ok(inv)
     })
 }

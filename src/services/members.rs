@@ -158,22 +158,8 @@ fn depart(
         .select((invitations::id, invitations::email))
         .load(conn)?;
     for (id, email) in &sent {
-        diesel::update(invitations::table.find(id))
-            .set((invitations::status.eq("revoked"), invitations::ended_at.eq(Some(now))))
-            .execute(conn)?;
-        audit::record(
-            conn,
-            &Entry {
-                workspace_id: Some(ws.id),
-                action: Action::InvitationRevoked,
-                actor,
-                target_type: Some("invitation"),
-                target_id: Some(*id),
-                target_label: Some(email),
-                target_email: Some(email),
-                details: serde_json::json!({ "reason": "inviter_left", "inviter": target.email }),
-            },
-        )?;
+        let details = serde_json::json!({ "reason": "inviter_left", "inviter": target.email });
+        super::invitations::withdraw(conn, ws.id, *id, email, actor, details)?;
     }
     let revoked_api_keys = diesel::update(
         api_keys::table

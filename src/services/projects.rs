@@ -87,11 +87,7 @@ fn usage_by_project(conn: &mut DbConnection, ws_id: i64) -> ServiceResult<HashMa
     let mut out: HashMap<i64, Totals> = HashMap::new();
     for (p, messages, tokens, agent_runs, automations) in rows {
         let Some(p) = p else { continue };
-        let t = out.entry(p).or_default();
-        t.messages += messages;
-        t.tokens += tokens;
-        t.agent_runs += agent_runs;
-        t.automations += automations;
+        *out.entry(p).or_default() += Totals { messages, tokens, agent_runs, automations };
     }
     Ok(out)
 }

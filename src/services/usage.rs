@@ -228,10 +228,7 @@ pub fn next_month(month: NaiveDate) -> NaiveDate {
 /// The workspace's totals for a month, from the roll-up.
 pub fn month_totals(conn: &mut DbConnection, ws_id: i64, month: NaiveDate) -> ServiceResult<Totals> {
     Ok(crate::db::usage::per_user(conn, ws_id, month)?.into_iter().fold(Totals::default(), |mut acc, (_, t)| {
-        acc.messages += t.messages;
-        acc.tokens += t.tokens;
-        acc.agent_runs += t.agent_runs;
-        acc.automations += t.automations;
+        acc += t;
         acc
     }))
 }
@@ -440,16 +437,9 @@ pub fn ingest(
                 agent_runs: i64::from(e.kind == Kind::AgentRun),
                 automations: i64::from(e.kind == Kind::Automation),
             };
-            for t in [
-                ws_month.entry(month).or_default(),
-                member_month.entry(key).or_default(),
-                monthly_delta.entry((month, person.user_id, project_id)).or_default(),
-            ] {
-                t.messages += delta.messages;
-                t.tokens += delta.tokens;
-                t.agent_runs += delta.agent_runs;
-                t.automations += delta.automations;
-            }
+            *ws_month.entry(month).or_default() += delta;
+            *member_month.entry(key).or_default() += delta;
+            *monthly_delta.entry((month, person.user_id, project_id)).or_default() += delta;
             let day = daily_delta.entry(e.time.date()).or_default();
             day.0 += e.messages;
             day.1 += e.tokens;
@@ -715,12 +705,9 @@ pub fn report(
     let mut per_user: HashMap<i64, Totals> = HashMap::new();
     let mut per_project: HashMap<Option<i64>, Totals> = HashMap::new();
     for (u, p, messages, tokens, agent_runs, automations) in rows {
-        for t in [per_user.entry(u).or_default(), per_project.entry(p).or_default()] {
-            t.messages += messages;
-            t.tokens += tokens;
-            t.agent_runs += agent_runs;
-            t.automations += automations;
-        }
+        let t = Totals { messages, tokens, agent_runs, automations };
+        *per_user.entry(u).or_default() += t;
+        *per_project.entry(p).or_default() += t;
     }
     let current: HashMap<i64, (i64, Role, Option<i64>, Option<i64>)> = Membership::list_with_users(conn, ws.id)?
         .into_iter()

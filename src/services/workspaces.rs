@@ -4,7 +4,7 @@ use diesel::prelude::*;
 
 use super::{ServiceError, ServiceResult};
 use crate::db::audit::{self, Actor, Entry};
-use crate::db::membership::{Membership, NewMembership};
+use crate::db::membership::Membership;
 use crate::db::schema::invitations;
 use crate::db::user::User;
 use crate::db::workspace::{NewWorkspace, Workspace};
@@ -44,16 +44,6 @@ pub fn create_with_owner(
         &NewWorkspace { slug: &slug, name: &name, plan: plan.as_str(), lock_version: 0, created_at: now },
     )?;
     database::lock_workspace(conn, ws.id)?;
-    let membership = Membership::insert(
-        conn,
-        &NewMembership {
-            workspace_id: ws.id,
-            user_id: owner.id,
-            role: Role::Owner.as_str(),
-            created_at: now,
-            last_active_at: None,
-        },
-    )?;
     audit::record(
         conn,
         &Entry {
@@ -67,19 +57,7 @@ pub fn create_with_owner(
             details: serde_json::json!({ "plan": plan.as_str(), "slug": ws.slug }),
         },
     )?;
-    audit::record(
-        conn,
-        &Entry {
-            workspace_id: Some(ws.id),
-            action: Action::MemberAdded,
-            actor,
-            target_type: Some("member"),
-            target_id: Some(membership.id),
-            target_label: Some(&owner.name),
-            target_email: Some(&owner.email),
-            details: serde_json::json!({ "role": "owner" }),
-        },
-    )?;
+    super::members::add_member(conn, &ws, owner, Role::Owner, actor, serde_json::json!({ "role": "owner" }))?;
     Ok(ws)
 }
 
