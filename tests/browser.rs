@@ -74,21 +74,37 @@ fn start_driver() -> Option<Driver> {
 
 /// A new browser session (its own profile: cookies are not shared).
 async fn browser(driver: &Driver, javascript: bool, width: u32, height: u32) -> Client {
+    browser_with(driver, javascript, width, height, &[]).await
+}
+
+async fn browser_with(driver: &Driver, javascript: bool, width: u32, height: u32, extra: &[&str]) -> Client {
     let profile = tempfile::tempdir_in(driver.profiles.path()).expect("profile").keep();
     let mut prefs = serde_json::Map::new();
     if !javascript {
         prefs.insert("profile.managed_default_content_settings.javascript".into(), json!(2));
     }
+    let mut args: Vec<String> = vec![
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
+    args.push(format!("--window-size={width},{height}"));
+    args.push(format!("--user-data-dir={}", profile.display()));
+    args.extend(extra.iter().map(|a| a.to_string()));
     let caps = json!({
         "browserName": "chrome",
         "goog:chromeOptions": {
             "binary": "/usr/bin/chromium",
-            "args": [
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-dev-shm-usage", format!("--window-size={width},{height}"),
-                format!("--user-data-dir={}", profile.display()),
-            ],
+            "args": args,
             "prefs": prefs,
         }
     });
@@ -501,5 +517,23 @@ async fn support_staff_searches_a_workspace_and_reads_its_logs() {
     axe(&c, "Support: workspace logs").await;
     let actions = app.audit_actions(ws.id).await;
     assert_eq!(actions.last().map(|a| a.0.as_str()), Some("support.logs_viewed"));
+    c.close().await.expect("close");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dark_mode_follows_the_system_setting_and_stays_readable() {
+    let Some((app, driver)) = app_and_driver().await else { return };
+    let (_, ws) = app.create_owner("olivia@example.com", "Olivia Owner", "Acme Bots", Plan::Professional).await;
+    app.add_member(&ws, "bob@example.com", "Bob Member", Role::Member).await;
+    app.invitation_row(&ws, "carol@example.com", "pending", chrono::Duration::days(6)).await;
+    let c = browser_with(&driver, true, 1440, 1000, &["--force-dark-mode", "--blink-settings=preferredColorScheme=0"])
+        .await;
+    sign_in(&app, &c, "olivia@example.com", PASSWORD).await;
+    let dark = c.execute("return matchMedia('(prefers-color-scheme: dark)').matches", vec![]).await.expect("media");
+    assert_eq!(dark, json!(true), "the browser reports a dark system setting");
+    let bg = c.execute("return getComputedStyle(document.body).backgroundColor", vec![]).await.expect("style");
+    assert_eq!(bg, json!("rgb(15, 18, 22)"), "the dark palette is used");
+    axe(&c, "My Users in dark mode").await;
+    screenshot(&c, "my-users-dark.png").await;
     c.close().await.expect("close");
 }
