@@ -206,9 +206,19 @@ async fn owner_invites_two_and_the_invitee_joins_from_the_email() {
         .expect("type");
     let support = c.find(Locator::Css("select[aria-label='Access to Support Bot']")).await.expect("picker");
     support.select_by_value("edit").await.expect("choose edit");
+    c.execute("window.__stillHere = 1;", vec![]).await.expect("marker");
     c.find(Locator::XPath("//button[normalize-space()='Invite']")).await.expect("invite").click().await.expect("click");
     wait_for_text(&c, "ana@example.com: invited. The email is on its way.").await;
     wait_for_text(&c, "ben@example.com: invited.").await;
+    assert_eq!(
+        c.execute("return window.__stillHere", vec![]).await.expect("marker"),
+        json!(1),
+        "htmx swapped the results in"
+    );
+    let rows = text(&c).await;
+    assert!(rows.contains("3 of 3 seats used (2 pending)"), "the seat line and the table updated in place: {rows}");
+    let focused = c.execute("return document.activeElement.id", vec![]).await.expect("focus");
+    assert_eq!(focused, json!("invite-results"), "focus moves to the results");
     axe(&c, "My Users with invite results").await;
     app.mail_to("ana@example.com").await;
     app.mail_to("ben@example.com").await;
