@@ -24,6 +24,7 @@ backend_tests!(
     security_headers_are_sent,
     health_check_reports_ok,
     oversized_forms_are_refused_with_413,
+    repeated_failures_from_one_address_are_throttled_per_ip,
 );
 
 async fn setup_link_creates_the_first_owner_and_works_once(app: TestApp) {
@@ -366,4 +367,17 @@ async fn oversized_forms_are_refused_with_413(app: TestApp) {
         })
         .await;
     assert_eq!(count, 0);
+}
+
+async fn repeated_failures_from_one_address_are_throttled_per_ip(app: TestApp) {
+    app.create_owner("olivia@example.com", "Olivia", "Acme", Plan::Free).await;
+    let browser = app.browser();
+    // Guessing across many accounts from one address: each email stays under its own limit.
+    for i in 0..roster::services::accounts::MAX_FAILURES_PER_IP {
+        let email = format!("guess{i}@example.com");
+        expect_status(app.sign_in(&browser, &email, "guess").await, StatusCode::UNAUTHORIZED).await;
+    }
+    let body =
+        expect_status(app.sign_in(&browser, "olivia@example.com", PASSWORD).await, StatusCode::TOO_MANY_REQUESTS).await;
+    assert!(body.contains("Too many failed sign-ins"), "{body}");
 }
