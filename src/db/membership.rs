@@ -65,14 +65,43 @@ impl Membership {
 
     /// Every member of a workspace with their account; sorted by the caller.
     pub fn list_with_users(conn: &mut DbConnection, workspace_id: i64) -> QueryResult<Vec<MemberRow>> {
-        let rows: Vec<(Membership, String, String)> = memberships::table
+        Self::load_with_users(conn, workspace_id, None)
+    }
+
+    /// Members of a workspace with their accounts, optionally narrowed to one.
+    fn load_with_users(conn: &mut DbConnection, workspace_id: i64, only: Option<One>) -> QueryResult<Vec<MemberRow>> {
+        let mut q = memberships::table
             .inner_join(users::table)
             .filter(memberships::workspace_id.eq(workspace_id))
             .select((memberships::all_columns, users::name, users::email))
-            .load(conn)?;
+            .into_boxed();
+        q = match only {
+            None => q,
+            Some(One::Membership(id)) => q.filter(memberships::id.eq(id)),
+            Some(One::User(id)) => q.filter(memberships::user_id.eq(id)),
+            Some(One::Owner) => q.filter(memberships::role.eq("owner")),
+        };
+        let rows: Vec<(Membership, String, String)> = q.load(conn)?;
         Ok(rows.into_iter().map(|(membership, name, email)| MemberRow { membership, name, email }).collect())
     }
+}
 
+/// Which single member `MemberRow::find` looks for.
+#[derive(Debug, Clone, Copy)]
+pub enum One {
+    Membership(i64),
+    User(i64),
+    Owner,
+}
+
+impl MemberRow {
+    /// One member of a workspace with their account.
+    pub fn find(conn: &mut DbConnection, workspace_id: i64, which: One) -> QueryResult<Option<MemberRow>> {
+        Ok(Membership::load_with_users(conn, workspace_id, Some(which))?.into_iter().next())
+    }
+}
+
+impl Membership {
     /// Records that the member used the workspace; at most once a minute, so that page views do
     /// not turn into a write each.
     pub fn touch(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> QueryResult<usize> {

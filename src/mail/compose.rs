@@ -7,23 +7,15 @@ use super::Email;
 #[derive(Template)]
 #[template(path = "email/invitation.txt")]
 struct InvitationText<'a> {
-    inviter: &'a str,
-    workspace: &'a str,
-    role: &'a str,
-    link: &'a str,
+    m: &'a InvitationMail<'a>,
     expires: &'a str,
-    projects: &'a [(String, String)],
 }
 
 #[derive(Template)]
 #[template(path = "email/invitation.html")]
 struct InvitationHtml<'a> {
-    inviter: &'a str,
-    workspace: &'a str,
-    role: &'a str,
-    link: &'a str,
+    m: &'a InvitationMail<'a>,
     expires: &'a str,
-    projects: &'a [(String, String)],
 }
 
 pub struct InvitationMail<'a> {
@@ -40,24 +32,8 @@ pub struct InvitationMail<'a> {
 
 pub fn invitation(m: &InvitationMail<'_>) -> Result<Email, askama::Error> {
     let expires = m.expires_at.format("%B %-d, %Y at %H:%M UTC").to_string();
-    let text = InvitationText {
-        inviter: m.inviter,
-        workspace: m.workspace,
-        role: m.role,
-        link: m.link,
-        expires: &expires,
-        projects: m.projects,
-    }
-    .render()?;
-    let html = InvitationHtml {
-        inviter: m.inviter,
-        workspace: m.workspace,
-        role: m.role,
-        link: m.link,
-        expires: &expires,
-        projects: m.projects,
-    }
-    .render()?;
+    let text = InvitationText { m, expires: &expires }.render()?;
+    let html = InvitationHtml { m, expires: &expires }.render()?;
     Ok(Email {
         to: m.to.to_owned(),
         subject: format!("{} invited you to {} on Roster", m.inviter, m.workspace),
@@ -66,10 +42,8 @@ pub fn invitation(m: &InvitationMail<'_>) -> Result<Email, askama::Error> {
     })
 }
 
-#[derive(Template)]
-#[template(path = "email/usage_alert.txt")]
-struct UsageAlertText<'a> {
-    m: &'a UsageAlertMail<'a>,
+/// The alert's figures, formatted once for both parts.
+struct Figures {
     messages: String,
     messages_limit: String,
     tokens: String,
@@ -77,13 +51,17 @@ struct UsageAlertText<'a> {
 }
 
 #[derive(Template)]
+#[template(path = "email/usage_alert.txt")]
+struct UsageAlertText<'a> {
+    m: &'a UsageAlertMail<'a>,
+    f: &'a Figures,
+}
+
+#[derive(Template)]
 #[template(path = "email/usage_alert.html")]
 struct UsageAlertHtml<'a> {
     m: &'a UsageAlertMail<'a>,
-    messages: String,
-    messages_limit: String,
-    tokens: String,
-    tokens_limit: String,
+    f: &'a Figures,
 }
 
 pub struct UsageAlertMail<'a> {
@@ -103,22 +81,14 @@ pub struct UsageAlertMail<'a> {
 /// "Acme Bots has used 80% of its monthly allowance".
 pub fn usage_alert(m: &UsageAlertMail<'_>) -> Result<Email, askama::Error> {
     use crate::domain::format_count as n;
-    let text = UsageAlertText {
-        m,
+    let f = Figures {
         messages: n(m.messages),
         messages_limit: n(m.messages_limit),
         tokens: n(m.tokens),
         tokens_limit: n(m.tokens_limit),
-    }
-    .render()?;
-    let html = UsageAlertHtml {
-        m,
-        messages: n(m.messages),
-        messages_limit: n(m.messages_limit),
-        tokens: n(m.tokens),
-        tokens_limit: n(m.tokens_limit),
-    }
-    .render()?;
+    };
+    let text = UsageAlertText { m, f: &f }.render()?;
+    let html = UsageAlertHtml { m, f: &f }.render()?;
     let subject = if m.threshold >= 100 {
         format!("{} has used its whole monthly allowance", m.workspace)
     } else {

@@ -8,7 +8,7 @@ use super::{ServiceError, ServiceResult, workspaces};
 use crate::db::DbConnection;
 use crate::db::audit::{self, Actor, Entry};
 use crate::db::invitation::{Delivery, Invitation};
-use crate::db::membership::{MemberRow, Membership, NewMembership};
+use crate::db::membership::{MemberRow, Membership, NewMembership, One};
 use crate::db::project::Project;
 use crate::db::usage::{self, Totals};
 use crate::db::user::User;
@@ -196,10 +196,9 @@ fn depart(
     })
 }
 
-fn member_by_id(conn: &mut DbConnection, ws_id: i64, membership_id: i64) -> ServiceResult<MemberRow> {
-    Membership::list_with_users(conn, ws_id)?
-        .into_iter()
-        .find(|m| m.membership.id == membership_id)
+/// A member of the workspace by membership id, or a 404 that says so.
+pub fn member_by_id(conn: &mut DbConnection, ws_id: i64, membership_id: i64) -> ServiceResult<MemberRow> {
+    MemberRow::find(conn, ws_id, One::Membership(membership_id))?
         .ok_or_else(|| ServiceError::NotFound("That person is not a member of this workspace (any more).".into()))
 }
 
@@ -244,9 +243,7 @@ pub fn leave(conn: &mut DbConnection, ws_id: i64, user_id: i64, actor: &Actor) -
     use diesel::Connection;
     conn.transaction(|conn| {
         let ws = locked_workspace(conn, ws_id)?;
-        let target = Membership::list_with_users(conn, ws.id)?
-            .into_iter()
-            .find(|m| m.membership.user_id == user_id)
+        let target = MemberRow::find(conn, ws.id, One::User(user_id))?
             .ok_or_else(|| ServiceError::NotFound("You are not a member of this workspace.".into()))?;
         if target.membership.role() == Role::Owner {
             return Err(ServiceError::Forbidden(
@@ -333,9 +330,7 @@ pub fn transfer_ownership(
                 target.membership.role().label().to_lowercase()
             )));
         }
-        let owner = Membership::list_with_users(conn, ws.id)?
-            .into_iter()
-            .find(|m| m.membership.role() == Role::Owner)
+        let owner = MemberRow::find(conn, ws.id, One::Owner)?
             .ok_or_else(|| ServiceError::Internal("workspace without an owner".into()))?;
         // The old owner steps down first: one owner per workspace is a unique index.
         diesel::update(memberships::table.find(owner.membership.id))

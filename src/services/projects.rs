@@ -369,13 +369,6 @@ fn apply_access(
     Ok(change)
 }
 
-fn member(conn: &mut DbConnection, ws_id: i64, membership_id: i64) -> ServiceResult<MemberRow> {
-    Membership::list_with_users(conn, ws_id)?
-        .into_iter()
-        .find(|m| m.membership.id == membership_id)
-        .ok_or_else(|| ServiceError::NotFound("That person is not an active member of this workspace.".into()))
-}
-
 /// Gives, changes or removes one member's access to one project (owner and admins).
 pub fn set_access(
     conn: &mut DbConnection,
@@ -390,7 +383,7 @@ pub fn set_access(
     conn.transaction(|conn| {
         lock_workspace(conn, ws_id)?;
         let project = find(conn, ws_id, project_id)?;
-        let m = member(conn, ws_id, membership_id)?;
+        let m = super::members::member_by_id(conn, ws_id, membership_id)?;
         if m.membership.role().can_manage_members() {
             return Err(ServiceError::Invalid(format!(
                 "{} is {} and always has edit access to every project.",
@@ -416,7 +409,7 @@ pub fn set_member_projects(
     require_manager(role, "change who can use a project")?;
     conn.transaction(|conn| {
         lock_workspace(conn, ws_id)?;
-        let m = member(conn, ws_id, membership_id)?;
+        let m = super::members::member_by_id(conn, ws_id, membership_id)?;
         if m.membership.role().can_manage_members() {
             return Err(ServiceError::Invalid(format!("{} always has edit access to every project.", m.name)));
         }

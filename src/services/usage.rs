@@ -603,10 +603,7 @@ pub fn set_cap(
     }
     conn.transaction(|conn| {
         lock_workspace(conn, ws_id)?;
-        let target = Membership::list_with_users(conn, ws_id)?
-            .into_iter()
-            .find(|m| m.membership.id == membership_id)
-            .ok_or_else(|| ServiceError::NotFound("That person is not a member of this workspace.".into()))?;
+        let target = super::members::member_by_id(conn, ws_id, membership_id)?;
         let allowed = actor_role == Role::Owner || (actor_role == Role::Admin && target.membership.role() == Role::Member);
         if !allowed {
             return Err(ServiceError::Forbidden(format!("Only the owner can set a cap for {}.", target.name)));

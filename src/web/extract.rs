@@ -64,6 +64,11 @@ impl WsCtx {
         &self.viewer.user
     }
 
+    /// This workspace's My Users page.
+    pub fn users_url(&self) -> String {
+        format!("/w/{}/settings/users", self.ws.slug)
+    }
+
     /// Owner and admins only; a member gets a 403 page that says why.
     pub fn require_manager(&self) -> AppResult<()> {
         if self.role().can_manage_members() {

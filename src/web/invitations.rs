@@ -105,10 +105,6 @@ pub async fn invite(
     render(&session, &state, &ctx, form, status).await
 }
 
-fn users_url(ctx: &WsCtx) -> String {
-    format!("/w/{}/settings/users", ctx.ws.slug)
-}
-
 pub async fn resend(
     req: HttpRequest,
     session: Session,
@@ -127,7 +123,7 @@ pub async fn resend(
         "success",
         format!("Invitation sent again to {email}, with a new link. The old link no longer works."),
     );
-    Ok(see_other(&format!("{}#invitation-{id}", users_url(&ctx))))
+    Ok(see_other(&format!("{}#invitation-{id}", ctx.users_url())))
 }
 
 #[derive(Template)]

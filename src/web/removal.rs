@@ -86,10 +86,6 @@ fn departure_message(d: &Departure, ws_name: &str) -> String {
     m
 }
 
-fn users_url(ctx: &WsCtx) -> String {
-    format!("/w/{}/settings/users", ctx.ws.slug)
-}
-
 #[derive(Template)]
 #[template(path = "confirm.html")]
 struct ConfirmPage {
@@ -138,11 +134,7 @@ pub async fn remove_member_form(
     let id = path.into_inner().1;
     if form.confirm != "yes" {
         let ws_id = ctx.ws.id;
-        let target = run(&state, move |conn| {
-            Ok(Membership::list_with_users(conn, ws_id)?.into_iter().find(|m| m.membership.id == id))
-        })
-        .await?
-        .ok_or_else(|| AppError::not_found("That person is not a member of this workspace (any more)."))?;
+        let target = run(&state, move |conn| Ok(members::member_by_id(conn, ws_id, id)?)).await?;
         if target.membership.user_id == ctx.user().id || !ctx.role().can_remove(target.membership.role()) {
             return Err(AppError::forbidden(
                 "You can't remove this person",
@@ -166,13 +158,13 @@ pub async fn remove_member_form(
             ),
             action: format!("/w/{}/settings/users/members/{id}/remove", ctx.ws.slug),
             button: format!("Remove {}", target.name),
-            cancel: users_url(&ctx),
+            cancel: ctx.users_url(),
         };
         return Ok(html(StatusCode::OK, page.render()?));
     }
     let departure = remove_member(&state, &req, &ctx, id).await?;
     session::set_flash(&session, "success", departure_message(&departure, &ctx.ws.name));
-    Ok(see_other(&users_url(&ctx)))
+    Ok(see_other(&ctx.users_url()))
 }
 
 async fn revoke(state: &AppState, req: &HttpRequest, ctx: &WsCtx, id: i64) -> AppResult<Invitation> {
@@ -219,7 +211,7 @@ pub async fn revoke_invitation_form(
             ),
             action: format!("/w/{}/settings/users/invitations/{id}/revoke", ctx.ws.slug),
             button: "Remove invitation".into(),
-            cancel: users_url(&ctx),
+            cancel: ctx.users_url(),
         };
         return Ok(html(StatusCode::OK, page.render()?));
     }
@@ -229,7 +221,7 @@ pub async fn revoke_invitation_form(
         "success",
         format!("Removed the invitation to {}. Its link no longer works.", inv.email),
     );
-    Ok(see_other(&users_url(&ctx)))
+    Ok(see_other(&ctx.users_url()))
 }
 
 #[derive(Deserialize)]
@@ -263,7 +255,7 @@ pub async fn change_role(
         format!("{name} is now {} (was {}).", to.label(), from.label())
     };
     session::set_flash(&session, "success", text);
-    Ok(see_other(&format!("{}#member-{id}", users_url(&ctx))))
+    Ok(see_other(&format!("{}#member-{id}", ctx.users_url())))
 }
 
 /// `POST /w/{ws}/leave`: confirm on a page, then leave.
@@ -290,7 +282,7 @@ pub async fn leave(
             ),
             action: format!("/w/{}/leave", ctx.ws.slug),
             button: format!("Leave {}", ctx.ws.name),
-            cancel: users_url(&ctx),
+            cancel: ctx.users_url(),
         };
         return Ok(html(StatusCode::OK, page.render()?));
     }
@@ -346,5 +338,5 @@ pub async fn transfer(
     })
     .await?;
     session::set_flash(&session, "success", format!("{name} now owns {}. You are an admin.", ctx.ws.name));
-    Ok(see_other(&users_url(&ctx)))
+    Ok(see_other(&ctx.users_url()))
 }
