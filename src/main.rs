@@ -100,6 +100,7 @@ fn run(cli: Cli) -> Result<(), String> {
             let pool = roster::prepare_database(&config)?;
             let mut conn = pool.get().map_err(|e| e.to_string())?;
             let ws = diesel::Connection::transaction(&mut *conn, |conn| {
+                roster::db::begin_writing(conn)?;
                 let user = accounts::create_account(conn, &email, &name, &password, false)?;
                 let actor = Actor {
                     user_id: Some(user.id),

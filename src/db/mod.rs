@@ -196,6 +196,18 @@ pub fn table_names(conn: &mut DbConnection) -> Result<Vec<String>, diesel::resul
     Ok(rows.into_iter().map(|n| n.name).collect())
 }
 
+/// For a transaction that reads before it writes and has no workspace to lock yet (creating an
+/// account and its workspace): on SQLite, a write as the first statement takes the write lock at
+/// once, as `BEGIN IMMEDIATE` would. Otherwise a read snapshot that another connection overtakes
+/// fails its first write with "database is locked" at once, whatever `busy_timeout` says.
+/// PostgreSQL needs nothing here.
+pub fn begin_writing(conn: &mut DbConnection) -> Result<(), diesel::result::Error> {
+    if let DbConnection::Sqlite(_) = conn {
+        diesel::sql_query("UPDATE workspaces SET lock_version = lock_version WHERE 0").execute(conn)?;
+    }
+    Ok(())
+}
+
 /// Starts a transaction that changes a workspace's seats, members or audit chain. Its first
 /// statement bumps the workspace's `lock_version`: on PostgreSQL that holds the row lock until
 /// commit (like `SELECT … FOR UPDATE`); on SQLite a write as the first statement takes the database

@@ -43,6 +43,7 @@ pub struct Demo {
 pub fn create(conn: &mut DbConnection, email: &Email, password: &str) -> ServiceResult<Demo> {
     let domain = email.as_str().split('@').nth(1).unwrap_or("example.com").to_owned();
     let (owner, ws, memberships) = conn.transaction(|conn| {
+        crate::db::begin_writing(conn)?;
         let owner = accounts::create_account(conn, email, "Olivia Owner", password, false)?;
         let actor = Actor {
             user_id: Some(owner.id),

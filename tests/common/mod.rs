@@ -201,6 +201,7 @@ impl TestApp {
         let (email, name, workspace) = (email.to_owned(), name.to_owned(), workspace.to_owned());
         self.db(move |conn| {
             conn.transaction::<_, roster::services::ServiceError, _>(|conn| {
+                db::begin_writing(conn)?;
                 let user =
                     accounts::create_account(conn, &Address::parse(&email).expect("email"), &name, PASSWORD, false)?;
                 let ws = workspaces::create_with_owner(conn, &user, &workspace, plan, &actor_of(&user))?;
